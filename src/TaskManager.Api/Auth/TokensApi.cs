@@ -1,0 +1,111 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using NpgsqlTypes;
+using TaskManager.Api.Http;
+
+namespace TaskManager.Api.Auth;
+
+public sealed record TokenDto(
+    Guid Id, string Name, string[] Scopes, DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt,
+    DateTimeOffset? RevokedAt, DateTimeOffset CreatedAt, string CreatedBy);
+
+/// <summary>The only response that ever contains a token's secret value.</summary>
+public sealed record CreatedTokenDto(TokenDto Token, string Secret);
+
+public sealed record CreateTokenRequest(string? Name, string[]? Scopes, DateTimeOffset? ExpiresAt);
+
+public sealed record WhoAmIDto(string Name, string[] Scopes);
+
+public static class TokensApi
+{
+    public const int MaxNameLength = 64;
+
+    public static RouteGroupBuilder MapTokensApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/api/me", WhoAmI).WithTags("Tokens").WithName("WhoAmI")
+            .WithSummary("The actor name and scopes of the calling token.").RequireScope(Scopes.Read);
+
+        var group = routes.MapGroup("/api/tokens").WithTags("Tokens").RequireScope(Scopes.Admin);
+        group.MapGet("/", ListTokens).WithName("ListTokens").WithSummary("Lists tokens (never their secrets).");
+        group.MapPost("/", CreateToken).WithName("CreateToken").WithSummary("Creates a token; its secret is shown only in this response.");
+        group.MapDelete("/{id:guid}", RevokeToken).WithName("RevokeToken").WithSummary("Revokes a token at once.");
+        return group;
+    }
+
+    public static Ok<WhoAmIDto> WhoAmI(ClaimsPrincipal user) =>
+        TypedResults.Ok(new WhoAmIDto(user.Actor(), [.. user.FindAll(Scopes.ClaimType).Select(c => c.Value)]));
+
+    public static async Task<Ok<TokenDto[]>> ListTokens(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT id, name, scopes, expires_at, last_used_at, revoked_at, created_at, created_by FROM api_tokens ORDER BY created_at, id");
+        var tokens = new List<TokenDto>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            tokens.Add(Read(reader));
+        }
+        return TypedResults.Ok(tokens.ToArray());
+    }
+
+    public static async Task<Results<Created<CreatedTokenDto>, ValidationProblem>> CreateToken(
+        CreateTokenRequest request, NpgsqlDataSource dataSource, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var validation = new Validation();
+        var name = request.Name?.Trim() ?? "";
+        if (name.Length is 0 or > MaxNameLength)
+        {
+            validation.Add("name", $"name is required (1 to {MaxNameLength} characters): the actor shown in history, e.g. claude-code.");
+        }
+        var scopes = request.Scopes ?? [];
+        if (scopes.Length == 0)
+        {
+            validation.Add("scopes", "scopes is required: one or more of read, write, admin.");
+        }
+        foreach (var scope in scopes.Where(s => !Scopes.All.Contains(s)))
+        {
+            validation.Add("scopes", $"'{scope}' is not a scope; use read, write or admin.");
+        }
+        if (request.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow)
+        {
+            validation.Add("expiresAt", "expiresAt must be in the future.");
+        }
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var secret = TokenHash.NewToken();
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO api_tokens (id, name, token_hash, scopes, expires_at, created_by)
+            VALUES (@id, @name, @hash, @scopes, @expires_at, @actor)
+            RETURNING id, name, scopes, expires_at, last_used_at, revoked_at, created_at, created_by
+            """);
+        command.Parameters.AddWithValue("id", Guid.CreateVersion7());
+        command.Parameters.AddWithValue("name", name);
+        command.Parameters.AddWithValue("hash", TokenHash.Of(secret));
+        command.Parameters.AddWithValue("scopes", scopes.Distinct().ToArray());
+        command.Parameters.AddWithValue("expires_at", NpgsqlDbType.TimestampTz, (object?)request.ExpiresAt ?? DBNull.Value);
+        command.Parameters.AddWithValue("actor", user.Actor());
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var token = Read(reader);
+        return TypedResults.Created($"/api/tokens/{token.Id}", new CreatedTokenDto(token, secret));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(Guid id, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = @id");
+        command.Parameters.AddWithValue("id", id);
+        return await command.ExecuteNonQueryAsync(ct) == 0
+            ? Problems.NotFound($"Token '{id}' does not exist.")
+            : TypedResults.NoContent();
+    }
+
+    private static TokenDto Read(NpgsqlDataReader r) => new(
+        r.GetGuid(0), r.GetString(1), r.GetFieldValue<string[]>(2),
+        r.IsDBNull(3) ? null : r.GetFieldValue<DateTimeOffset>(3), r.IsDBNull(4) ? null : r.GetFieldValue<DateTimeOffset>(4),
+        r.IsDBNull(5) ? null : r.GetFieldValue<DateTimeOffset>(5), r.GetFieldValue<DateTimeOffset>(6), r.GetString(7));
+}

@@ -1,0 +1,112 @@
+using System.Reflection;
+using Npgsql;
+
+namespace TaskManager.Api.Database;
+
+/// <summary>
+/// Applies the embedded, versioned SQL migrations (<c>Migrations/NNNN_name.sql</c>) once, in order, each in its own
+/// transaction. A session-level advisory lock serialises replicas that start together: the first applies, the
+/// others wait and then find nothing left to do.
+/// </summary>
+public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState state, ILogger<DatabaseMigrator> logger) : IHostedService
+{
+    // Any constant shared by every replica; "TASKMGR" in ASCII.
+    private const long AdvisoryLockKey = 0x5441534B4D4752;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The database may still be coming up when a replica starts outside Aspire's WaitFor (compose, k8s).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await MigrateAsync(cancellationToken);
+                state.MarkApplied();
+                return;
+            }
+            catch (NpgsqlException e) when (e.IsTransient && attempt < 10)
+            {
+                logger.LogWarning(e, "Database not reachable yet (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await Execute(connection, "SELECT pg_advisory_lock(@key)", ct, ("key", AdvisoryLockKey));
+        try
+        {
+            await Execute(connection, """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    text PRIMARY KEY,
+                    applied_at timestamptz NOT NULL DEFAULT now())
+                """, ct);
+
+            var applied = new HashSet<string>();
+            await using (var read = new NpgsqlCommand("SELECT version FROM schema_migrations", connection))
+            await using (var reader = await read.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    applied.Add(reader.GetString(0));
+                }
+            }
+
+            foreach (var (version, sql) in EmbeddedMigrations().Where(m => !applied.Contains(m.Version)))
+            {
+                logger.LogInformation("Applying migration {Version}", version);
+                await using var transaction = await connection.BeginTransactionAsync(ct);
+                await using (var migrate = new NpgsqlCommand(sql, connection, transaction))
+                {
+                    await migrate.ExecuteNonQueryAsync(ct);
+                }
+                await using (var record = new NpgsqlCommand("INSERT INTO schema_migrations (version) VALUES (@version)", connection, transaction))
+                {
+                    record.Parameters.AddWithValue("version", version);
+                    await record.ExecuteNonQueryAsync(ct);
+                }
+                await transaction.CommitAsync(ct);
+            }
+        }
+        finally
+        {
+            await Execute(connection, "SELECT pg_advisory_unlock(@key)", CancellationToken.None, ("key", AdvisoryLockKey));
+        }
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken ct, params (string Name, object Value)[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    internal static IEnumerable<(string Version, string Sql)> EmbeddedMigrations()
+    {
+        var assembly = typeof(DatabaseMigrator).Assembly;
+        const string prefix = "TaskManager.Api.Database.Migrations.";
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream);
+            yield return (Path.GetFileNameWithoutExtension(name[prefix.Length..]), reader.ReadToEnd());
+        }
+    }
+}
+
+/// <summary>Whether this process has seen the schema fully migrated; read by the readiness check.</summary>
+public sealed class MigrationState
+{
+    private volatile bool _applied;
+
+    public bool Applied => _applied;
+
+    public void MarkApplied() => _applied = true;
+}

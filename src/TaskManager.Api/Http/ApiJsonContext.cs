@@ -1,0 +1,25 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TaskManager.Api.Auth;
+using TaskManager.Api.Projects;
+using TaskManager.Api.Tasks;
+
+namespace TaskManager.Api.Http;
+
+/// <summary>
+/// Source-generated JSON for every body the api reads or writes. Unknown fields are refused, so a misspelt
+/// field is an error the client sees instead of a silently ignored change.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(ProjectDto))]
+[JsonSerializable(typeof(Page<ProjectDto>))]
+[JsonSerializable(typeof(CreateProjectRequest))]
+[JsonSerializable(typeof(TaskDto))]
+[JsonSerializable(typeof(Page<TaskDto>))]
+[JsonSerializable(typeof(CreateTaskRequest))]
+[JsonSerializable(typeof(UpdateTaskRequest))]
+[JsonSerializable(typeof(TokenDto[]))]
+[JsonSerializable(typeof(CreatedTokenDto))]
+[JsonSerializable(typeof(CreateTokenRequest))]
+[JsonSerializable(typeof(WhoAmIDto))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,54 @@
+namespace TaskManager.Api.Http;
+
+public static class HttpConventions
+{
+    /// <summary>Largest request body accepted: a 64 KiB description plus the rest of a task, with room to spare.</summary>
+    public const long MaxRequestBodyBytes = 256 * 1024;
+
+    /// <summary>JSON, problem details for every error, request limits and the OpenAPI document.</summary>
+    public static WebApplicationBuilder AddHttpConventions(this WebApplicationBuilder builder)
+    {
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            // A misspelt field is an error the client sees, not a silently ignored change.
+            options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // Binding failures throw, so BadRequestExceptionHandler can say what was wrong.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+
+    public static WebApplication UseHttpConventions(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        // Kestrel enforces the limit while reading a chunked body; a declared length over it is refused up front,
+        // on every server (the in-process test server has no Kestrel limits).
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.ContentLength > MaxRequestBodyBytes)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context,
+                    ProblemDetails =
+                    {
+                        Status = StatusCodes.Status413PayloadTooLarge,
+                        Title = "Request body too large",
+                        Detail = $"The request body is {context.Request.ContentLength} bytes; the limit is {MaxRequestBodyBytes}.",
+                    },
+                });
+                return;
+            }
+            await next(context);
+        });
+        return app;
+    }
+
+}

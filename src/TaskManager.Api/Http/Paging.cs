@@ -1,0 +1,60 @@
+using System.Text;
+
+namespace TaskManager.Api.Http;
+
+/// <summary>Opaque keyset cursors and bounded page sizes shared by every list endpoint.</summary>
+public static class Paging
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+
+    public static string Encode(params string[] parts) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\n', ["v1", .. parts])))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The cursor's parts, or null when it is not one this API issued.</summary>
+    public static string[]? Decode(string cursor, int expectedParts)
+    {
+        try
+        {
+            var base64 = cursor.Replace('-', '+').Replace('_', '/');
+            base64 = base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=');
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(base64)).Split('\n');
+            return parts.Length == expectedParts + 1 && parts[0] == "v1" ? parts[1..] : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    public static void ValidateLimit(int? limit, Validation validation)
+    {
+        if (limit is < 1 or > MaxLimit)
+        {
+            validation.Add("limit", $"limit must be between 1 and {MaxLimit}.");
+        }
+    }
+}
+
+/// <summary>Refuses query parameters an endpoint does not know, so a typo'd filter is an error, not ignored.</summary>
+public static class QueryValidation
+{
+    public static RouteHandlerBuilder AcceptsQuery(this RouteHandlerBuilder builder, params string[] names) =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var unknown = context.HttpContext.Request.Query.Keys
+                .Where(key => !names.Contains(key, StringComparer.OrdinalIgnoreCase))
+                .ToArray();
+            if (unknown.Length == 0)
+            {
+                return await next(context);
+            }
+            var validation = new Validation();
+            foreach (var key in unknown)
+            {
+                validation.Add(key, $"Unknown query parameter '{key}'. Accepted: {string.Join(", ", names)}.");
+            }
+            return validation.Problem();
+        });
+}

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace TaskManager.Api.Http;
+
+/// <summary>RFC 9457 problems that clients (people and agents) can act on.</summary>
+public static class Problems
+{
+    public static ProblemHttpResult NotFound(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
+
+    public static ProblemHttpResult BadRequest(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
+
+    public static ProblemHttpResult Conflict(string detail, IDictionary<string, object?>? extensions = null) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", extensions: extensions);
+
+    public static ProblemHttpResult PreconditionFailed(string what, int currentVersion) =>
+        TypedResults.Problem(
+            $"The {what} was changed by someone else (current version {currentVersion}). Re-read it, apply your change again and send If-Match: \"{currentVersion}\".",
+            statusCode: StatusCodes.Status412PreconditionFailed,
+            title: "Version mismatch",
+            extensions: new Dictionary<string, object?> { ["currentVersion"] = currentVersion });
+
+    public static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+}
+
+/// <summary>Collects every field error of a request so the client sees them all at once.</summary>
+public sealed class Validation
+{
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    public bool IsValid => _errors.Count == 0;
+
+    public void Add(string field, string message)
+    {
+        if (!_errors.TryGetValue(field, out var messages))
+        {
+            _errors[field] = messages = [];
+        }
+        messages.Add(message);
+    }
+
+    public ValidationProblem Problem() =>
+        TypedResults.ValidationProblem(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
+}

@@ -1,0 +1,22 @@
+namespace TaskManager.Api.Projects;
+
+/// <summary>A project as stored.</summary>
+public sealed record ProjectRow(
+    Guid Id, string Key, string Title, string Description, bool Pinned,
+    DateTimeOffset? ArchivedAt, string? ArchivedBy,
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version);
+
+/// <summary>A project on the wire.</summary>
+public sealed record ProjectDto(
+    Guid Id, string Key, string Title, string Description, bool Pinned,
+    DateTimeOffset? ArchivedAt, string? ArchivedBy,
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version)
+{
+    public static ProjectDto From(ProjectRow row) => new(
+        row.Id, row.Key, row.Title, row.Description, row.Pinned, row.ArchivedAt, row.ArchivedBy,
+        row.CreatedAt, row.CreatedBy, row.UpdatedAt, row.UpdatedBy, row.Version);
+}
+
+public sealed record CreateProjectRequest(string? Key, string? Title, string? Description, bool? Pinned);
+
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);

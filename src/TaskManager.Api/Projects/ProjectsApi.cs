@@ -1,0 +1,115 @@
+using System.Security.Claims;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using TaskManager.Api.Auth;
+using TaskManager.Api.Http;
+
+namespace TaskManager.Api.Projects;
+
+public static partial class ProjectsApi
+{
+    public const int MaxTitleLength = 200;
+    public const int MaxDescriptionLength = 65536;
+
+    public static RouteGroupBuilder MapProjectsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/projects").WithTags("Projects").RequireScope(Scopes.Read);
+
+        group.MapGet("/", ListProjects).WithName("ListProjects").WithSummary("Lists projects, pinned first, then by key.")
+            .AcceptsQuery("q", "includeArchived", "limit", "cursor");
+        group.MapPost("/", CreateProject).WithName("CreateProject").WithSummary("Creates a project.")
+            .RequireScope(Scopes.Write);
+        group.MapGet("/{project}", GetProject).WithName("GetProject").WithSummary("Gets a project by id or key.");
+        return group;
+    }
+
+    public static async Task<Results<Ok<Page<ProjectDto>>, ValidationProblem>> ListProjects(
+        ProjectStore store, string? q, bool? includeArchived, int? limit, string? cursor, CancellationToken ct)
+    {
+        var validation = new Validation();
+        Paging.ValidateLimit(limit, validation);
+        (bool, string)? after = null;
+        if (cursor is not null)
+        {
+            if (Paging.Decode(cursor, 2) is [var pinned, var key])
+            {
+                after = (pinned == "1", key);
+            }
+            else
+            {
+                validation.Add("cursor", "cursor is not a cursor this API issued; use the nextCursor of the previous page.");
+            }
+        }
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var pageSize = limit ?? Paging.DefaultLimit;
+        var rows = await store.ListAsync(string.IsNullOrWhiteSpace(q) ? null : q, includeArchived ?? false, after, pageSize + 1, ct);
+        var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Pinned ? "1" : "0", rows[pageSize - 1].Key) : null;
+        return TypedResults.Ok(new Page<ProjectDto>([.. rows.Take(pageSize).Select(ProjectDto.From)], next));
+    }
+
+    public static async Task<Results<Created<ProjectDto>, ValidationProblem, ProblemHttpResult>> CreateProject(
+        CreateProjectRequest request, ProjectStore store, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        var validation = new Validation();
+        var key = request.Key?.Trim() ?? "";
+        if (!KeyPattern().IsMatch(key))
+        {
+            validation.Add("key", "key must be 2 to 10 upper-case letters A-Z, e.g. WEB.");
+        }
+        var title = ValidateTitle(request.Title, validation);
+        ValidateDescription(request.Description, validation);
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var row = await store.CreateAsync(key, title, request.Description ?? "", request.Pinned ?? false, user.Actor(), ct);
+        if (row is null)
+        {
+            return Problems.Conflict($"A project with key '{key}' already exists. Choose another key.");
+        }
+        Concurrency.SetETag(http, row.Version);
+        return TypedResults.Created($"/api/projects/{row.Key}", ProjectDto.From(row));
+    }
+
+    public static async Task<Results<Ok<ProjectDto>, ProblemHttpResult>> GetProject(
+        string project, ProjectStore store, HttpContext http, CancellationToken ct)
+    {
+        var row = await store.FindAsync(project, ct);
+        if (row is null)
+        {
+            return Problems.NotFound($"Project '{project}' does not exist.");
+        }
+        Concurrency.SetETag(http, row.Version);
+        return TypedResults.Ok(ProjectDto.From(row));
+    }
+
+    internal static string ValidateTitle(string? title, Validation validation, string field = "title")
+    {
+        var trimmed = title?.Trim() ?? "";
+        if (trimmed.Length == 0)
+        {
+            validation.Add(field, $"{field} is required.");
+        }
+        else if (trimmed.Length > MaxTitleLength)
+        {
+            validation.Add(field, $"{field} must be at most {MaxTitleLength} characters (got {trimmed.Length}).");
+        }
+        return trimmed;
+    }
+
+    internal static void ValidateDescription(string? description, Validation validation)
+    {
+        if (description is { Length: > MaxDescriptionLength })
+        {
+            validation.Add("description", $"description must be at most {MaxDescriptionLength} characters (got {description.Length}).");
+        }
+    }
+
+    [GeneratedRegex("^[A-Z]{2,10}$")]
+    private static partial Regex KeyPattern();
+}

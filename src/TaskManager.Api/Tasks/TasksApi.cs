@@ -1,0 +1,294 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using TaskManager.Api.Auth;
+using TaskManager.Api.Events;
+using TaskManager.Api.Http;
+using TaskManager.Api.Projects;
+
+namespace TaskManager.Api.Tasks;
+
+public static class TasksApi
+{
+    public const int MaxLabels = 20;
+    public const int MaxLabelLength = 32;
+    public const int MaxAssigneeLength = 100;
+
+    public static RouteGroupBuilder MapTasksApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireScope(Scopes.Read);
+
+        group.MapGet("/", ListTasks).WithName("ListTasks")
+            .WithSummary("Lists tasks in board order, filtered; keyset-paged with nextCursor.")
+            .AcceptsQuery("project", "status", "assignee", "label", "priority", "parent", "ready", "q", "includeArchived", "limit", "cursor");
+        group.MapPost("/", CreateTask).WithName("CreateTask").WithSummary("Creates a task at the end of its status column.")
+            .RequireScope(Scopes.Write);
+        group.MapGet("/{task}", GetTask).WithName("GetTask").WithSummary("Gets a task by id or KEY-n reference.");
+        group.MapPatch("/{task}", UpdateTask).WithName("UpdateTask")
+            .WithSummary("Changes the fields present in the body (null clears). If-Match makes it conflict-safe.")
+            .RequireScope(Scopes.Write);
+        group.MapPost("/{task}/archive", ArchiveTask).WithName("ArchiveTask").WithSummary("Archives a task (hidden from lists by default).")
+            .RequireScope(Scopes.Write);
+        group.MapPost("/{task}/restore", RestoreTask).WithName("RestoreTask").WithSummary("Restores an archived task.")
+            .RequireScope(Scopes.Write);
+        return group;
+    }
+
+    public static async Task<Results<Ok<Page<TaskDto>>, ValidationProblem>> ListTasks(
+        TaskStore tasks, ProjectStore projects, HttpRequest request,
+        string? project, string? assignee, string? label, string? parent, bool? ready, string? q,
+        bool? includeArchived, int? limit, string? cursor, CancellationToken ct)
+    {
+        var validation = new Validation();
+        var statuses = ParseEnums<TaskState>(request.Query["status"], "status", validation);
+        var priorities = ParseEnums<TaskPriority>(request.Query["priority"], "priority", validation);
+        Paging.ValidateLimit(limit, validation);
+
+        (string, Guid)? after = null;
+        if (cursor is not null)
+        {
+            if (Paging.Decode(cursor, 2) is [var position, var id] && IsPosition(position) && Guid.TryParse(id, out var afterId))
+            {
+                after = (position, afterId);
+            }
+            else
+            {
+                validation.Add("cursor", "cursor is not a cursor this API issued; use the nextCursor of the previous page.");
+            }
+        }
+
+        Guid? projectId = null;
+        if (project is not null)
+        {
+            projectId = (await projects.FindAsync(project, ct))?.Id;
+            if (projectId is null)
+            {
+                validation.Add("project", $"Project '{project}' does not exist.");
+            }
+        }
+        var parentId = parent is null ? null : (await FindReferencedTaskAsync(parent, "parent", tasks, validation, ct))?.Id;
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var filter = new TaskFilter(projectId, statuses, NullIfBlank(assignee), NullIfBlank(label), priorities, parentId,
+            ready ?? false, NullIfBlank(q), includeArchived ?? false);
+        var pageSize = limit ?? Paging.DefaultLimit;
+        var rows = await tasks.ListAsync(filter, after, pageSize + 1, ct);
+        var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Position, rows[pageSize - 1].Id.ToString()) : null;
+        return TypedResults.Ok(new Page<TaskDto>([.. rows.Take(pageSize).Select(TaskDto.From)], next));
+    }
+
+    public static async Task<Results<Created<TaskDto>, ValidationProblem, ProblemHttpResult>> CreateTask(
+        CreateTaskRequest request, TaskStore tasks, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        var validation = new Validation();
+        ProjectRow? project = null;
+        if (string.IsNullOrWhiteSpace(request.Project))
+        {
+            validation.Add("project", "project is required: the project's key (e.g. WEB) or id.");
+        }
+        else if ((project = await projects.FindAsync(request.Project.Trim(), ct)) is null)
+        {
+            validation.Add("project", $"Project '{request.Project}' does not exist.");
+        }
+        var title = ProjectsApi.ValidateTitle(request.Title, validation);
+        ProjectsApi.ValidateDescription(request.Description, validation);
+        var assignee = ValidateAssignee(request.Assignee, validation);
+        var labels = ValidateLabels(request.Labels, validation);
+
+        var parent = request.Parent is null ? null : await FindReferencedTaskAsync(request.Parent, "parent", tasks, validation, ct);
+        if (parent is not null && project is not null && parent.ProjectId != project.Id)
+        {
+            validation.Add("parent", "A subtask must be in the same project as its parent.");
+        }
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var values = new TaskChanges(title, request.Description ?? "", request.Status ?? TaskState.Todo,
+            request.Priority ?? TaskPriority.Medium, assignee, labels, request.DueDate, parent?.Id);
+        var row = await tasks.CreateAsync(project!.Id, values, user.Actor(), ct);
+        if (row is null)
+        {
+            return Problems.Conflict($"Project '{project.Key}' is archived; restore it before adding tasks.");
+        }
+        Concurrency.SetETag(http, row.Version);
+        return TypedResults.Created($"/api/tasks/{row.Ref}", TaskDto.From(row));
+    }
+
+    public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> GetTask(
+        string task, TaskStore tasks, HttpContext http, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(task, out var reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        var row = await tasks.FindAsync(reference, ct);
+        if (row is null)
+        {
+            return Problems.NotFound($"Task '{task}' does not exist.");
+        }
+        Concurrency.SetETag(http, row.Version);
+        return TypedResults.Ok(TaskDto.From(row));
+    }
+
+    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> UpdateTask(
+        string task, UpdateTaskRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(task, out var reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
+        {
+            return Problems.BadRequest(ifMatchError!);
+        }
+
+        var validation = new Validation();
+        var title = request.Title.IsSet ? ProjectsApi.ValidateTitle(request.Title.Value, validation) : null;
+        if (request.Description.IsSet)
+        {
+            ProjectsApi.ValidateDescription(request.Description.Value, validation);
+        }
+        if (request.Status is { IsSet: true, Value: null })
+        {
+            validation.Add("status", "status cannot be null; use todo, doing, review or done.");
+        }
+        if (request.Priority is { IsSet: true, Value: null })
+        {
+            validation.Add("priority", "priority cannot be null; use low, medium, high or critical.");
+        }
+        var assignee = request.Assignee.IsSet ? ValidateAssignee(request.Assignee.Value, validation) : null;
+        var labels = request.Labels.IsSet ? ValidateLabels(request.Labels.Value, validation) : null;
+
+        var parentId = request.Parent is { IsSet: true, Value: { } parent }
+            ? (await FindReferencedTaskAsync(parent, "parent", tasks, validation, ct))?.Id
+            : null;
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var result = await tasks.UpdateAsync(reference, expectedVersion, current => new TaskChanges(
+            title ?? current.Title,
+            request.Description.IsSet ? request.Description.Value ?? "" : current.Description,
+            request.Status.Value ?? current.Status,
+            request.Priority.Value ?? current.Priority,
+            request.Assignee.IsSet ? assignee : current.Assignee,
+            labels ?? current.Labels,
+            request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
+            request.Parent.IsSet ? parentId : current.ParentId), user.Actor(), ct);
+        return ToResult(task, result, http);
+    }
+
+    public static Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> ArchiveTask(
+        string task, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+        SetArchived(task, archived: true, tasks, user, http, ct);
+
+    public static Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> RestoreTask(
+        string task, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+        SetArchived(task, archived: false, tasks, user, http, ct);
+
+    private static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> SetArchived(
+        string task, bool archived, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(task, out var reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
+        {
+            return Problems.BadRequest(ifMatchError!);
+        }
+        return ToResult(task, await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), ct), http);
+    }
+
+    private static Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult> ToResult(string task, TaskWriteResult result, HttpContext http)
+    {
+        switch (result)
+        {
+            case TaskWriteResult.Done done:
+                Concurrency.SetETag(http, done.Task.Version);
+                return TypedResults.Ok(TaskDto.From(done.Task));
+            case TaskWriteResult.NotFound:
+                return Problems.NotFound($"Task '{task}' does not exist.");
+            case TaskWriteResult.VersionMismatch mismatch:
+                return Problems.PreconditionFailed($"task {task}", mismatch.CurrentVersion);
+            case TaskWriteResult.Blocked blocked:
+                return Problems.Conflict(
+                    $"Task {task} is blocked by {string.Join(", ", blocked.Blockers)}, which are not done. Finish them first or remove the dependency.",
+                    new Dictionary<string, object?> { ["blockedBy"] = blocked.Blockers });
+            case TaskWriteResult.Rejected rejected:
+                return Problems.Invalid(rejected.Field, rejected.Detail);
+            default:
+                throw new InvalidOperationException($"Unexpected result {result}.");
+        }
+    }
+
+    /// <summary>The task a field refers to; a malformed or unknown reference is a validation error on that field.</summary>
+    private static async Task<TaskRow?> FindReferencedTaskAsync(string text, string field, TaskStore tasks, Validation validation, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(text, out var reference))
+        {
+            validation.Add(field, TaskReference.Describe(text));
+            return null;
+        }
+        var row = await tasks.FindAsync(reference, ct);
+        if (row is null)
+        {
+            validation.Add(field, $"Task '{text}' does not exist.");
+        }
+        return row;
+    }
+
+    internal static string? ValidateAssignee(string? assignee, Validation validation)
+    {
+        var trimmed = NullIfBlank(assignee);
+        if (trimmed is { Length: > MaxAssigneeLength })
+        {
+            validation.Add("assignee", $"assignee must be at most {MaxAssigneeLength} characters.");
+        }
+        return trimmed;
+    }
+
+    internal static string[] ValidateLabels(string[]? labels, Validation validation)
+    {
+        if (labels is null)
+        {
+            return [];
+        }
+        var cleaned = labels.Select(l => l?.Trim() ?? "").Distinct(StringComparer.Ordinal).ToArray();
+        if (cleaned.Length > MaxLabels)
+        {
+            validation.Add("labels", $"A task has at most {MaxLabels} labels (got {cleaned.Length}).");
+        }
+        foreach (var label in cleaned.Where(l => l.Length is 0 or > MaxLabelLength || l.Any(char.IsControl)))
+        {
+            validation.Add("labels", $"Label '{label}' must be 1 to {MaxLabelLength} printable characters.");
+        }
+        return cleaned;
+    }
+
+    private static string[]? ParseEnums<T>(Microsoft.Extensions.Primitives.StringValues values, string field, Validation validation)
+        where T : struct, Enum
+    {
+        var parts = values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+        if (parts.Length == 0)
+        {
+            return null;
+        }
+        var allowed = Enum.GetValues<T>().Select(v => Naming.SnakeCase(v)).ToArray();
+        foreach (var part in parts.Where(p => !allowed.Contains(p)))
+        {
+            validation.Add(field, $"'{part}' is not a {field}; use {string.Join(", ", allowed)}.");
+        }
+        return parts;
+    }
+
+    private static bool IsPosition(string text) =>
+        text.Length is > 0 and < 1000 && text.All(c => char.IsAsciiDigit(c) || c == '.') && text.Count(c => c == '.') <= 1;
+
+    private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,323 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Aspire.Hosting;
+
+/// <summary>
+/// Runs PostgreSQL from the machine's server binaries as an Aspire executable resource.
+/// </summary>
+/// <remarks>
+/// The data directory is initialised on first start and kept between runs (or thrown away when ephemeral).
+/// PostgreSQL refuses to run as root, so an AppHost running as root starts it as the <c>postgres</c> OS user.
+/// Aspire does not pass an executable's state on to its children, so the database resources mirror the server's
+/// state themselves; without that, <c>WaitFor(database)</c> would wait forever.
+/// </remarks>
+public static class LocalPostgresBuilderExtensions
+{
+    private const string ServiceUser = "postgres";
+    private static readonly string EphemeralRoot = Path.Combine(Path.GetTempPath(), "taskmanager-postgres");
+
+    public static IResourceBuilder<LocalPostgresServerResource> AddLocalPostgres(
+        this IDistributedApplicationBuilder builder, string name, string? binDirectory, string? dataDirectory, bool ephemeral)
+    {
+        var bin = binDirectory ?? FindServerBinaries() ?? throw new DistributedApplicationException(
+            "No container runtime is healthy and no PostgreSQL server binaries were found. Either start Docker or Podman, " +
+            "or install PostgreSQL (Debian/Ubuntu: sudo apt-get install -y postgresql; eng/prerequisites.sh does it), " +
+            "or set Postgres:Mode=external with ConnectionStrings:tasks.");
+
+        var root = ephemeral ? CreateEphemeralRoot(builder) : dataDirectory ?? DefaultDataRoot(name);
+        Directory.CreateDirectory(root);
+        var dataPath = Path.Combine(root, "data");
+        var password = builder.AddParameter($"{name}-password", ReadOrCreatePassword(root), secret: true);
+
+        var runAsServiceUser = Environment.IsPrivilegedProcess;
+        var port = FreeLoopbackPort();
+        string[] serverArgs = [Path.Combine(bin, "postgres"), "-D", dataPath, "-h", "127.0.0.1", "-p", port.ToString(), "-k", ""];
+        var server = new LocalPostgresServerResource(
+            name,
+            runAsServiceUser ? "setpriv" : serverArgs[0],
+            root,
+            password.Resource);
+
+        string? connectionString = null;
+        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(server, async (_, ct) =>
+            connectionString = await server.ConnectionStringExpression.GetValueAsync(ct));
+
+        builder.Eventing.Subscribe<BeforeResourceStartedEvent>(server, async (@event, ct) =>
+        {
+            var logger = @event.Services.GetRequiredService<ResourceLoggerService>().GetLogger(server);
+            var notifications = @event.Services.GetRequiredService<ResourceNotificationService>();
+            foreach (var database in server.Databases)
+            {
+                await notifications.PublishUpdateAsync(database, s => s with { State = KnownResourceStates.Starting });
+            }
+            await InitializeDataDirectoryAsync(bin, dataPath, await password.Resource.GetValueAsync(ct) ?? "", runAsServiceUser, logger, ct);
+        });
+
+        builder.Eventing.Subscribe<ResourceReadyEvent>(server, async (@event, ct) =>
+        {
+            await using var connection = DatabaseModeExtensions.OpenAdminConnection(connectionString!);
+            await connection.OpenAsync(ct);
+            var notifications = @event.Services.GetRequiredService<ResourceNotificationService>();
+            foreach (var database in server.Databases)
+            {
+                await CreateDatabaseIfMissingAsync(connection, database.DatabaseName, ct);
+                await notifications.PublishUpdateAsync(database, s => s with
+                {
+                    State = KnownResourceStates.Running,
+                    StartTimeStamp = DateTime.UtcNow,
+                });
+            }
+            MirrorTerminalStates(server, notifications, @event.Services.GetRequiredService<IHostApplicationLifetime>());
+        });
+
+        var healthCheckKey = $"{name}_check";
+        builder.Services.AddHealthChecks().AddNpgSql(
+            _ => $"{connectionString ?? throw new InvalidOperationException("The connection string is not available yet.")};Database=postgres;Pooling=false",
+            name: healthCheckKey);
+
+        return builder.AddResource(server)
+            .WithArgs(runAsServiceUser
+                ? ["--reuid=" + ServiceUser, "--regid=" + ServiceUser, "--init-groups", "--", .. serverArgs]
+                : serverArgs[1..])
+            .WithEndpoint(port: port, targetPort: port, name: LocalPostgresServerResource.PrimaryEndpointName, scheme: "tcp", isProxied: false)
+            .WithHealthCheck(healthCheckKey)
+            .WithIconName("Database")
+            .ExcludeFromManifest();
+    }
+
+    public static IResourceBuilder<LocalPostgresDatabaseResource> AddDatabase(
+        this IResourceBuilder<LocalPostgresServerResource> builder, string name, string? databaseName = null)
+    {
+        var database = new LocalPostgresDatabaseResource(name, databaseName ?? name, builder.Resource);
+        builder.Resource.Databases.Add(database);
+
+        string? connectionString = null;
+        builder.ApplicationBuilder.Eventing.Subscribe<ConnectionStringAvailableEvent>(database, async (_, ct) =>
+            connectionString = await database.ConnectionStringExpression.GetValueAsync(ct));
+
+        var healthCheckKey = $"{name}_check";
+        builder.ApplicationBuilder.Services.AddHealthChecks().AddNpgSql(
+            _ => $"{connectionString ?? throw new InvalidOperationException("The connection string is not available yet.")};Pooling=false",
+            name: healthCheckKey);
+
+        return builder.ApplicationBuilder.AddResource(database)
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = "PostgresDatabase",
+                State = KnownResourceStates.NotStarted,
+                Properties = [],
+            })
+            .WithHealthCheck(healthCheckKey)
+            .WithIconName("DatabaseStack")
+            .ExcludeFromManifest();
+    }
+
+    private static void MirrorTerminalStates(
+        LocalPostgresServerResource server, ResourceNotificationService notifications, IHostApplicationLifetime lifetime) =>
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var update in notifications.WatchAsync(lifetime.ApplicationStopping))
+                {
+                    if (update.Resource != server || update.Snapshot.State?.Text is not { } state
+                        || !KnownResourceStates.TerminalStates.Contains(state))
+                    {
+                        continue;
+                    }
+                    foreach (var database in server.Databases)
+                    {
+                        await notifications.PublishUpdateAsync(database, s => s with
+                        {
+                            State = update.Snapshot.State,
+                            StopTimeStamp = DateTime.UtcNow,
+                        });
+                    }
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The AppHost is stopping.
+            }
+        });
+
+    private static async Task InitializeDataDirectoryAsync(
+        string bin, string dataPath, string password, bool runAsServiceUser, ILogger logger, CancellationToken ct)
+    {
+        if (File.Exists(Path.Combine(dataPath, "PG_VERSION")))
+        {
+            return;
+        }
+
+        logger.LogInformation("Initialising a new PostgreSQL data directory at {DataPath}", dataPath);
+        Directory.CreateDirectory(dataPath);
+        var passwordFile = Path.Combine(Path.GetDirectoryName(dataPath)!, "initdb-password");
+        await File.WriteAllTextAsync(passwordFile, password, ct);
+        try
+        {
+            if (runAsServiceUser)
+            {
+                await RunAsync("chown", [$"{ServiceUser}:{ServiceUser}", dataPath, passwordFile], logger, ct);
+            }
+            RestrictToOwner(dataPath, UnixFileMode.UserExecute);
+
+            string[] initdb = [Path.Combine(bin, "initdb"), "-D", dataPath, "-U", "postgres", "-E", "UTF8", "--no-locale",
+                "--auth=scram-sha-256", $"--pwfile={passwordFile}"];
+            if (runAsServiceUser)
+            {
+                await RunAsync("setpriv", ["--reuid=" + ServiceUser, "--regid=" + ServiceUser, "--init-groups", "--", .. initdb], logger, ct);
+            }
+            else
+            {
+                await RunAsync(initdb[0], initdb[1..], logger, ct);
+            }
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+    }
+
+    private static async Task RunAsync(string command, string[] args, ILogger logger, CancellationToken ct)
+    {
+        using var process = Process.Start(new ProcessStartInfo(command, args)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        }) ?? throw new DistributedApplicationException($"Could not start {command}.");
+        var output = process.StandardOutput.ReadToEndAsync(ct);
+        var errors = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        logger.LogDebug("{Command}: {Output}", command, await output);
+        if (process.ExitCode != 0)
+        {
+            throw new DistributedApplicationException($"{command} failed with exit code {process.ExitCode}: {await errors}");
+        }
+    }
+
+    private static async Task CreateDatabaseIfMissingAsync(NpgsqlConnection connection, string databaseName, CancellationToken ct)
+    {
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+        exists.Parameters.AddWithValue("name", databaseName);
+        if (await exists.ExecuteScalarAsync(ct) is not null)
+        {
+            return;
+        }
+        // CREATE DATABASE takes no parameters; the name is quoted as an identifier.
+        var quoted = new NpgsqlCommandBuilder().QuoteIdentifier(databaseName);
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);
+        await create.ExecuteNonQueryAsync(ct);
+    }
+
+    private static string? FindServerBinaries() =>
+        Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .Select(version => Path.Combine(version, "bin"))
+                .Where(bin => File.Exists(Path.Combine(bin, "postgres")) && File.Exists(Path.Combine(bin, "initdb")))
+                .OrderByDescending(bin => int.TryParse(Path.GetFileName(Path.GetDirectoryName(bin)), out var v) ? v : 0)
+                .FirstOrDefault()
+            : null;
+
+    /// <summary>
+    /// The data folder must be reachable by the <c>postgres</c> user when we run as root, and root's home is not.
+    /// </summary>
+    private static string DefaultDataRoot(string name) => Environment.IsPrivilegedProcess
+        ? Path.Combine("/var/lib/taskmanager", name)
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "taskmanager", name);
+
+    /// <summary>
+    /// A throwaway data folder, removed when the AppHost stops. Aspire raises no stop event for resources on
+    /// shutdown, so we clean up on application stop and also remove folders left behind by AppHosts that died.
+    /// </summary>
+    private static string CreateEphemeralRoot(IDistributedApplicationBuilder builder)
+    {
+        Directory.CreateDirectory(EphemeralRoot);
+        foreach (var stale in Directory.GetDirectories(EphemeralRoot))
+        {
+            var owner = Path.Combine(stale, "apphost.pid");
+            if (!File.Exists(owner) || !int.TryParse(File.ReadAllText(owner), out var pid) || !ProcessIsAlive(pid))
+            {
+                TryDelete(stale);
+            }
+        }
+
+        var root = Path.Combine(EphemeralRoot, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        File.WriteAllText(Path.Combine(root, "apphost.pid"), Environment.ProcessId.ToString());
+        builder.Services.AddHostedService(sp => new EphemeralDirectoryCleanup(root));
+        return root;
+    }
+
+    private sealed class EphemeralDirectoryCleanup(string root) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            TryDelete(root);
+            return Task.CompletedTask;
+        }
+    }
+
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a later start removes it.
+        }
+    }
+
+    /// <summary>Kept beside the data so a persistent data directory and its password stay in step.</summary>
+    private static string ReadOrCreatePassword(string root)
+    {
+        var file = Path.Combine(root, "password");
+        if (File.Exists(file))
+        {
+            return File.ReadAllText(file).Trim();
+        }
+        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        File.WriteAllText(file, password);
+        RestrictToOwner(file);
+        return password;
+    }
+
+    private static void RestrictToOwner(string path, UnixFileMode extra = UnixFileMode.None)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | extra);
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

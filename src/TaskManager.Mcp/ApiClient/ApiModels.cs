@@ -1,0 +1,19 @@
+namespace TaskManager.Mcp.ApiClient;
+
+// The api's wire contracts, as far as the MCP tools use them. The api owns the data; these are only views of it.
+
+public sealed record TaskDto(
+    Guid Id, string Ref, Guid ProjectId, string ProjectKey, int Number, Guid? ParentId, string Title, string Description,
+    string Status, string Priority, string? Assignee, string[] Labels, DateOnly? DueDate, string[] BlockedBy, bool Ready,
+    DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
+    DateTimeOffset UpdatedAt, string UpdatedBy, int Version);
+
+public sealed record ProjectDto(Guid Id, string Key, string Title, string Description, bool Pinned, DateTimeOffset? ArchivedAt, int Version);
+
+public sealed record Page<T>(T[] Items, string? NextCursor);
+
+public sealed record WhoAmI(string Name, string[] Scopes);
+
+/// <summary>An RFC 9457 problem as the api sends it.</summary>
+public sealed record ApiProblem(
+    string? Title, string? Detail, int? Status, Dictionary<string, string[]>? Errors, int? CurrentVersion, string[]? BlockedBy);

@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using TaskManager.Mcp.ApiClient;
+
+namespace TaskManager.Mcp.Auth;
+
+/// <summary>
+/// Accepts a bearer token when the api does (<c>GET /api/me</c>); the mcp server keeps no credentials of its own.
+/// Answers are cached briefly per token hash so a busy agent does not double every call.
+/// </summary>
+public sealed class ApiTokenHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    TaskApiClient api,
+    TimeProvider time)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiToken";
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+    private static readonly ConcurrentDictionary<string, (WhoAmI Who, DateTimeOffset Until)> Cache = new();
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var token = header[7..].Trim();
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+        var now = time.GetUtcNow();
+        if (!Cache.TryGetValue(key, out var cached) || cached.Until < now)
+        {
+            try
+            {
+                cached = (await api.WhoAmIAsync(token, Context.RequestAborted), now + CacheFor);
+                Cache[key] = cached;
+            }
+            catch (ApiProblemException e) when (e.Status is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+            {
+                Cache.TryRemove(key, out _);
+                return AuthenticateResult.Fail("The bearer token is unknown, revoked or expired.");
+            }
+        }
+
+        var claims = new List<Claim> { new(ClaimTypes.Name, cached.Who.Name) };
+        claims.AddRange(cached.Who.Scopes.Select(s => new Claim("scope", s)));
+        return AuthenticateResult.Success(new AuthenticationTicket(
+            new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return Task.CompletedTask;
+    }
+}

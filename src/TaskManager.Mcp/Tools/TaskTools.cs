@@ -1,0 +1,215 @@
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using TaskManager.Mcp.ApiClient;
+
+namespace TaskManager.Mcp.Tools;
+
+/// <summary>A compact task row for lists: enough to choose, not the whole description.</summary>
+public sealed record TaskSummary(
+    string Ref, string Title, string Status, string Priority, string? Assignee, string[] Labels,
+    string[] BlockedBy, bool Ready, int Version)
+{
+    public static TaskSummary From(TaskDto t) =>
+        new(t.Ref, t.Title, t.Status, t.Priority, t.Assignee, t.Labels, t.BlockedBy, t.Ready, t.Version);
+}
+
+public sealed record TaskList(TaskSummary[] Tasks, string? NextCursor);
+
+[McpServerToolType]
+public sealed class TaskTools(TaskApiClient api)
+{
+    private static readonly string[] Statuses = ["todo", "doing", "review", "done"];
+    private static readonly string[] Priorities = ["low", "medium", "high", "critical"];
+
+    [McpServerTool(Name = "find_tasks", Title = "Find tasks", ReadOnly = true, Idempotent = true),
+     Description("Finds tasks by project, status, assignee, label, priority, readiness or text. Returns compact rows " +
+                 "(ref such as WEB-42, title, status, priority, assignee, labels, blockers, version) in board order, " +
+                 "and nextCursor when there are more.")]
+    public async Task<TaskList> FindTasks(
+        [Description("Project key (e.g. WEB) or id.")] string? project = null,
+        [Description("Statuses to include: todo, doing, review, done.")] string[]? status = null,
+        [Description("Exact assignee name.")] string? assignee = null,
+        [Description("A label the task must have.")] string? label = null,
+        [Description("Priorities to include: low, medium, high, critical.")] string[]? priority = null,
+        [Description("Only tasks that are ready: todo, not archived, every blocker done.")] bool? ready = null,
+        [Description("Words to search for in title and description.")] string? query = null,
+        [Description("Parent task ref: only its subtasks.")] string? parent = null,
+        [Description("Include archived tasks.")] bool? includeArchived = null,
+        [Description("Page size, 1 to 200 (default 50).")] int? limit = null,
+        [Description("nextCursor from the previous call, to get the next page.")] string? cursor = null,
+        CancellationToken ct = default)
+    {
+        var q = new List<KeyValuePair<string, string>>();
+        void Add(string name, string? value)
+        {
+            if (!string.IsNullOrWhiteSpace(value))
+            {
+                q.Add(new(name, value));
+            }
+        }
+        Add("project", project);
+        foreach (var s in CheckAll(status, Statuses, "status"))
+        {
+            Add("status", s);
+        }
+        foreach (var p in CheckAll(priority, Priorities, "priority"))
+        {
+            Add("priority", p);
+        }
+        Add("assignee", assignee);
+        Add("label", label);
+        Add("ready", ready?.ToString().ToLowerInvariant());
+        Add("q", query);
+        Add("parent", parent);
+        Add("includeArchived", includeArchived?.ToString().ToLowerInvariant());
+        Add("limit", limit?.ToString());
+        Add("cursor", cursor);
+
+        var page = await Call(() => api.FindTasksAsync(q, ct));
+        return new TaskList([.. page.Items.Select(TaskSummary.From)], page.NextCursor);
+    }
+
+    [McpServerTool(Name = "manage_task", Title = "Create, update, archive or restore a task", Destructive = false),
+     Description("action=create: needs project and title. action=update: changes only the fields you pass " +
+                 "(an empty string clears assignee, dueDate or parent). action=archive / restore. " +
+                 "Pass expectedVersion (from find_tasks or the last result) so you never overwrite someone else's change; " +
+                 "on a version conflict, re-read the task and try again. Returns the whole task.")]
+    public async Task<TaskDto> ManageTask(
+        [Description("create, update, archive or restore.")] string action,
+        [Description("The task (ref such as WEB-42, or id). Required except for create.")] string? task = null,
+        [Description("Project key or id (create only).")] string? project = null,
+        [Description("Title, 1 to 200 characters.")] string? title = null,
+        [Description("Markdown description.")] string? description = null,
+        [Description("todo, doing, review or done.")] string? status = null,
+        [Description("low, medium, high or critical.")] string? priority = null,
+        [Description("Person or agent name; empty string to unassign.")] string? assignee = null,
+        [Description("The full set of labels (replaces the current ones).")] string[]? labels = null,
+        [Description("Due date, yyyy-MM-dd; empty string to clear.")] string? dueDate = null,
+        [Description("Parent task ref for a subtask; empty string to make it top-level.")] string? parent = null,
+        [Description("The version you last saw; the change is refused if the task has changed since.")] int? expectedVersion = null,
+        [Description("A unique key for this create, so that a retried call never makes a second task.")] string? clientKey = null,
+        CancellationToken ct = default)
+    {
+        switch (action?.Trim().ToLowerInvariant())
+        {
+            case "create":
+                if (string.IsNullOrWhiteSpace(project) || string.IsNullOrWhiteSpace(title))
+                {
+                    throw new McpException("create needs project (key or id) and title.");
+                }
+                var body = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: false);
+                body["project"] = project;
+                // Our resilience handler may retry the POST; one key per call makes a retry find the first result.
+                return await Call(() => api.CreateTaskAsync(body, clientKey ?? Guid.NewGuid().ToString("N"), ct));
+
+            case "update":
+                var changes = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: true);
+                if (changes.Count == 0)
+                {
+                    throw new McpException("update needs at least one field to change (title, description, status, priority, assignee, labels, dueDate or parent).");
+                }
+                return await Call(() => api.UpdateTaskAsync(RequireTask(task, action), changes, expectedVersion, ct));
+
+            case "archive":
+            case "restore":
+                return await Call(() => api.ArchiveTaskAsync(RequireTask(task, action), action.Trim().ToLowerInvariant() == "archive", expectedVersion, ct));
+
+            default:
+                throw new McpException($"action '{action}' is not one of create, update, archive, restore.");
+        }
+    }
+
+    private static JsonObject Fields(
+        string? title, string? description, string? status, string? priority, string? assignee,
+        string[]? labels, string? dueDate, string? parent, bool clearWithEmpty)
+    {
+        var body = new JsonObject();
+        if (title is not null)
+        {
+            body["title"] = title;
+        }
+        if (description is not null)
+        {
+            body["description"] = description;
+        }
+        if (status is not null)
+        {
+            body["status"] = Check(status, Statuses, "status");
+        }
+        if (priority is not null)
+        {
+            body["priority"] = Check(priority, Priorities, "priority");
+        }
+        if (labels is not null)
+        {
+            body["labels"] = new JsonArray([.. labels.Select(l => (JsonNode?)l)]);
+        }
+        void Clearable(string name, string? value, Func<string, string>? check = null)
+        {
+            if (value is null)
+            {
+                return;
+            }
+            if (value.Trim().Length == 0)
+            {
+                if (clearWithEmpty)
+                {
+                    body[name] = null;
+                }
+                return;
+            }
+            body[name] = check is null ? value : check(value);
+        }
+        Clearable("assignee", assignee);
+        Clearable("dueDate", dueDate, d => DateOnly.TryParseExact(d.Trim(), "yyyy-MM-dd", out _)
+            ? d.Trim()
+            : throw new McpException($"dueDate '{d}' is not a date in the form yyyy-MM-dd."));
+        Clearable("parent", parent);
+        return body;
+    }
+
+    private static string RequireTask(string? task, string action) =>
+        string.IsNullOrWhiteSpace(task) ? throw new McpException($"{action} needs task: its ref (e.g. WEB-42) or id.") : task.Trim();
+
+    private static string Check(string value, string[] allowed, string field)
+    {
+        var normalized = value.Trim().ToLowerInvariant();
+        return allowed.Contains(normalized)
+            ? normalized
+            : throw new McpException($"{field} '{value}' is not one of {string.Join(", ", allowed)}.");
+    }
+
+    private static IEnumerable<string> CheckAll(string[]? values, string[] allowed, string field) =>
+        (values ?? []).Select(v => Check(v, allowed, field)).ToArray();
+
+    /// <summary>Turns the api's problems into tool errors the model can read and act on.</summary>
+    internal static async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (ApiProblemException e)
+        {
+            throw new McpException(Explain(e));
+        }
+    }
+
+    internal static string Explain(ApiProblemException e)
+    {
+        var p = e.Problem;
+        if (p.CurrentVersion is { } current)
+        {
+            return $"Version conflict: the task was changed by someone else and is now at version {current}. " +
+                   "Read it again (find_tasks or get_task), re-apply your change and pass expectedVersion=" + current + ".";
+        }
+        var message = p.Detail ?? p.Title ?? e.Status.ToString();
+        if (p.Errors is { Count: > 0 } errors)
+        {
+            message = string.Join(" ", errors.Select(kv => $"{kv.Key}: {string.Join(" ", kv.Value)}"));
+        }
+        return $"{(int)e.Status} {p.Title}: {message}";
+    }
+}

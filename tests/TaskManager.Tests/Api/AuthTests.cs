@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using TaskManager.Tests.Infrastructure;
+
+namespace TaskManager.Tests.Api;
+
+public sealed class AuthTests(AppFixture app)
+{
+    private readonly HttpClient _admin = app.Api.CreateAdminClient();
+
+    public static TheoryData<string, string> Endpoints => new()
+    {
+        { "GET", "/api/projects" },
+        { "POST", "/api/projects" },
+        { "GET", "/api/projects/WEB" },
+        { "GET", "/api/tasks" },
+        { "POST", "/api/tasks" },
+        { "GET", "/api/tasks/WEB-1" },
+        { "PATCH", "/api/tasks/WEB-1" },
+        { "POST", "/api/tasks/WEB-1/archive" },
+        { "POST", "/api/tasks/WEB-1/restore" },
+        { "GET", "/api/me" },
+        { "GET", "/api/tokens" },
+        { "POST", "/api/tokens" },
+        { "DELETE", $"/api/tokens/{Guid.Empty}" },
+        { "GET", "/openapi/v1.json" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task Requests_without_a_valid_token_get_401(string method, string url)
+    {
+        foreach (var token in new[] { null, "wrong-token-0123456789" })
+        {
+            var client = app.Api.CreateClient(token);
+            var response = await client.SendRawAsync(new HttpMethod(method), url, "{}");
+
+            await response.AssertProblemAsync(401);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+    }
+
+    [Fact]
+    public async Task Health_probes_need_no_token()
+    {
+        var client = app.Api.CreateClient(token: null);
+
+        Assert.Equal("Healthy", await client.GetStringAsync("/health", TestHelpers.Ct).Timeout());
+        Assert.Equal("Healthy", await client.GetStringAsync("/alive", TestHelpers.Ct).Timeout());
+    }
+
+    [Fact]
+    public async Task A_read_token_reads_but_cannot_write()
+    {
+        var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _admin.CreateTaskAsync(key, "Visible");
+        var reader = app.Api.CreateClient(await CreateTokenAsync("reporter", "read"));
+
+        var list = await reader.GetAsync($"/api/tasks?project={key}", TestHelpers.Ct).Timeout();
+        var write = await reader.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"title":"Nope"}""");
+        var create = await reader.SendRawAsync(HttpMethod.Post, "/api/tasks", $$"""{"project":"{{key}}","title":"Nope"}""");
+        var tokens = await reader.GetAsync("/api/tokens", TestHelpers.Ct).Timeout();
+
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        await write.AssertProblemAsync(403);
+        Assert.Contains("write", (await write.ReadJsonAsync()).GetProperty("detail").GetString());
+        await create.AssertProblemAsync(403);
+        await tokens.AssertProblemAsync(403);
+        var task = await _admin.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1", TestHelpers.Ct).Timeout();
+        Assert.Equal("Visible", task.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task Changes_are_attributed_to_the_tokens_name()
+    {
+        var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var agent = app.Api.CreateClient(await CreateTokenAsync("claude-code", "write"));
+
+        var task = await agent.CreateTaskAsync(key, "Agent's task");
+        var me = await agent.GetFromJsonAsync<JsonElement>("/api/me", TestHelpers.Ct).Timeout();
+
+        Assert.Equal("claude-code", task.GetProperty("createdBy").GetString());
+        Assert.Equal("claude-code", me.GetProperty("name").GetString());
+        Assert.Equal(["read", "write"], me.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task A_revoked_token_is_refused_at_once()
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name = "temp", scopes = new[] { "read" } }, TestHelpers.Ct).Timeout();
+        var created = await response.ReadJsonAsync();
+        var client = app.Api.CreateClient(created.GetProperty("secret").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/me", TestHelpers.Ct).Timeout()).StatusCode);
+
+        var revoke = await _admin.DeleteAsync($"/api/tokens/{created.GetProperty("token").GetProperty("id").GetString()}", TestHelpers.Ct).Timeout();
+
+        Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        await (await client.GetAsync("/api/me", TestHelpers.Ct).Timeout()).AssertProblemAsync(401);
+    }
+
+    [Fact]
+    public async Task Token_secrets_are_shown_once_and_never_listed()
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name = "listed", scopes = new[] { "read" } }, TestHelpers.Ct).Timeout();
+        var secret = (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
+
+        var list = await _admin.GetStringAsync("/api/tokens", TestHelpers.Ct).Timeout();
+
+        Assert.StartsWith("tm_", secret);
+        Assert.Contains("\"listed\"", list);
+        Assert.DoesNotContain(secret, list);
+    }
+
+    [Theory]
+    [InlineData("""{"scopes":["read"]}""", "name")]
+    [InlineData("""{"name":"x","scopes":[]}""", "scopes")]
+    [InlineData("""{"name":"x","scopes":["superuser"]}""", "scopes")]
+    [InlineData("""{"name":"x","scopes":["read"],"expiresAt":"2000-01-01T00:00:00Z"}""", "expiresAt")]
+    public async Task Invalid_token_requests_are_a_400_naming_the_field(string body, string field)
+    {
+        var response = await _admin.SendRawAsync(HttpMethod.Post, "/api/tokens", body);
+
+        await response.AssertProblemAsync(400, field);
+    }
+
+    private async Task<string> CreateTokenAsync(string name, params string[] scopes)
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name, scopes }, TestHelpers.Ct).Timeout();
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
+    }
+}

@@ -1,0 +1,22 @@
+extern alias api;
+
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace TaskManager.Tests.Infrastructure;
+
+/// <summary>The api in process (TestServer) on the test run's Postgres.</summary>
+public sealed class ApiFactory(string connectionString, string adminToken) : WebApplicationFactory<api::Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:tasks", connectionString);
+        builder.UseSetting("Auth:AdminToken", adminToken);
+        builder.UseEnvironment("Development");
+    }
+
+    /// <summary>A client signed in with <paramref name="token"/>: the admin token by default, none when empty.</summary>
+    public HttpClient CreateClient(string? token) => AppFixture.Authorize(CreateClient(), token);
+
+    public HttpClient CreateAdminClient() => CreateClient(adminToken);
+}

@@ -1,0 +1,82 @@
+using System.Security.Cryptography;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+[assembly: AssemblyFixture(typeof(TaskManager.Tests.Infrastructure.AppFixture))]
+
+namespace TaskManager.Tests.Infrastructure;
+
+/// <summary>
+/// The whole application (AppHost: postgres, api, mcp) started once for the test run, on a throwaway database.
+/// Whole-app tests talk to its api and mcp; fast api tests run their own in-process api on its Postgres.
+/// </summary>
+public sealed class AppFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
+    private DistributedApplication? _app;
+    private ApiFactory? _api;
+
+    public string AdminToken { get; } = "test-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
+
+    /// <summary>Connection string of the <c>tasks</c> database.</summary>
+    public string DatabaseConnectionString { get; private set; } = "";
+
+    /// <summary>An in-process api on the same database, for fast tests.</summary>
+    public ApiFactory Api => _api ??= new ApiFactory(DatabaseConnectionString, AdminToken);
+
+    public async ValueTask InitializeAsync()
+    {
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        var ct = timeout.Token;
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
+            [$"--Parameters:admin-token={AdminToken}", "--Postgres:Ephemeral=true"], ct).WaitAsync(StartTimeout, ct);
+
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            // No dashboard collects telemetry in tests; without this each service spends ~15 s retrying exports at shutdown.
+            builder.CreateResourceBuilder(project).WithEnvironment(env => env.EnvironmentVariables.Remove("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        }
+
+        _app = await builder.BuildAsync(ct).WaitAsync(StartTimeout, ct);
+        await _app.StartAsync(ct).WaitAsync(StartTimeout, ct);
+        foreach (var resource in new[] { "postgres", "tasks", "api", "mcp" })
+        {
+            await _app.ResourceNotifications.WaitForResourceHealthyAsync(resource, ct).WaitAsync(StartTimeout, ct);
+        }
+        DatabaseConnectionString = await _app.GetConnectionStringAsync("tasks", ct).AsTask().WaitAsync(StartTimeout, ct)
+            ?? throw new InvalidOperationException("The tasks database has no connection string.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_api is not null)
+        {
+            await _api.DisposeAsync();
+        }
+        if (_app is not null)
+        {
+            await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await _app.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    /// <summary>An HttpClient for the AppHost's api, signed in with <paramref name="token"/> (admin when null).</summary>
+    public HttpClient CreateApiClient(string? token = null) => Authorize(App.CreateHttpClient("api"), token ?? AdminToken);
+
+    public Uri McpEndpoint => new(App.GetEndpoint("mcp", "http"), "/mcp");
+
+    public static HttpClient Authorize(HttpClient client, string? token)
+    {
+        client.Timeout = TimeSpan.FromSeconds(30);
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        }
+        return client;
+    }
+}
