@@ -26,6 +26,11 @@ public static class LocalPostgresBuilderExtensions
     public static IResourceBuilder<LocalPostgresServerResource> AddLocalPostgres(
         this IDistributedApplicationBuilder builder, string name, string? binDirectory, string? dataDirectory, bool ephemeral)
     {
+        if (binDirectory is not null && !File.Exists(Path.Combine(binDirectory, "postgres")))
+        {
+            throw new DistributedApplicationException(
+                $"Postgres:BinDirectory '{binDirectory}' has no 'postgres' server binary. Point it at the folder holding postgres and initdb, or remove the setting.");
+        }
         var bin = binDirectory ?? FindServerBinaries() ?? throw new DistributedApplicationException(
             "No container runtime is healthy and no PostgreSQL server binaries were found. Either start Docker or Podman, " +
             "or install PostgreSQL (Debian/Ubuntu: sudo apt-get install -y postgresql; eng/prerequisites.sh does it), " +

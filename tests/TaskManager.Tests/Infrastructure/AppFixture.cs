@@ -36,12 +36,7 @@ public sealed class AppFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
             [$"--Parameters:admin-token={AdminToken}", "--Postgres:Ephemeral=true"], ct).WaitAsync(StartTimeout, ct);
 
-        foreach (var project in builder.Resources.OfType<ProjectResource>())
-        {
-            // No dashboard collects telemetry in tests; without this each service spends ~15 s retrying exports at shutdown.
-            builder.CreateResourceBuilder(project).WithEnvironment(env => env.EnvironmentVariables.Remove("OTEL_EXPORTER_OTLP_ENDPOINT"));
-        }
-
+        WithoutTelemetryExport(builder);
         _app = await builder.BuildAsync(ct).WaitAsync(StartTimeout, ct);
         await _app.StartAsync(ct).WaitAsync(StartTimeout, ct);
         foreach (var resource in new[] { "postgres", "tasks", "api", "mcp" })
@@ -62,6 +57,15 @@ public sealed class AppFixture : IAsyncLifetime
         {
             await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
             await _app.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    /// <summary>No dashboard collects telemetry in tests; without this each service spends ~15 s retrying exports at shutdown.</summary>
+    public static void WithoutTelemetryExport(IDistributedApplicationTestingBuilder builder)
+    {
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            builder.CreateResourceBuilder(project).WithEnvironment(env => env.EnvironmentVariables.Remove("OTEL_EXPORTER_OTLP_ENDPOINT"));
         }
     }
 
