@@ -1,5 +1,7 @@
 using TaskManager.Api.Auth;
+using TaskManager.Api.Comments;
 using TaskManager.Api.Database;
+using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
@@ -10,8 +12,10 @@ builder.AddServiceDefaults();
 builder.AddDatabase();
 builder.AddTokenAuth();
 builder.AddHttpConventions();
-builder.Services.AddSingleton<ProjectStore>();
-builder.Services.AddSingleton<TaskStore>();
+builder.AddIdempotency();
+builder.AddProjects();
+builder.AddTasks();
+builder.AddEvents();
 
 var app = builder.Build();
 
@@ -20,10 +24,12 @@ app.UseAuthentication();
 app.UseAuthorization();
 
 app.MapDefaultEndpoints();
-app.MapOpenApi();
+app.MapApiDocumentation();
 app.MapTokensApi();
 app.MapProjectsApi();
 app.MapTasksApi();
+app.MapCommentsApi();
+app.MapEventsApi();
 
 app.Run();
 

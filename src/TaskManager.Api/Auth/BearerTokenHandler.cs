@@ -23,17 +23,17 @@ public sealed class BearerTokenHandler(
 {
     public const string SchemeName = "Bearer";
     private const string NoTokenItem = "auth:no-token";
+    private const string EventStreamPath = "/api/events";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        string header = Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+        if (ReadToken() is not { Length: > 0 } token)
         {
             Context.Items[NoTokenItem] = true;
             return AuthenticateResult.NoResult();
         }
 
-        var hash = TokenHash.Of(header[7..].Trim());
+        var hash = TokenHash.Of(token);
         if (CryptographicOperations.FixedTimeEquals(hash, TokenHash.Of(auth.Value.AdminToken)))
         {
             return Success(auth.Value.AdminName, [Scopes.Admin]);
@@ -54,6 +54,22 @@ public sealed class BearerTokenHandler(
         return await reader.ReadAsync(Context.RequestAborted)
             ? Success(reader.GetString(0), reader.GetFieldValue<string[]>(1))
             : AuthenticateResult.Fail("The bearer token is unknown, revoked or expired.");
+    }
+
+    /// <summary>
+    /// The bearer token from the Authorization header; for the event stream only, also from <c>access_token</c> in the
+    /// query, because browsers' EventSource cannot send headers.
+    /// </summary>
+    private string? ReadToken()
+    {
+        string header = Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return header[7..].Trim();
+        }
+        return header.Length == 0 && HttpMethods.IsGet(Request.Method) && Request.Path.Equals(EventStreamPath, StringComparison.OrdinalIgnoreCase)
+            ? Request.Query["access_token"].ToString()
+            : null;
     }
 
     private AuthenticateResult Success(string name, string[] scopes)

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TaskManager.Api.Auth;
+using TaskManager.Api.Comments;
+using TaskManager.Api.Events;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
 
@@ -18,6 +20,16 @@ namespace TaskManager.Api.Http;
 [JsonSerializable(typeof(Page<TaskDto>))]
 [JsonSerializable(typeof(CreateTaskRequest))]
 [JsonSerializable(typeof(UpdateTaskRequest))]
+[JsonSerializable(typeof(MoveTaskRequest))]
+[JsonSerializable(typeof(ClaimTaskRequest))]
+[JsonSerializable(typeof(AddBlockerRequest))]
+[JsonSerializable(typeof(TaskDto[]))]
+[JsonSerializable(typeof(UpdateProjectRequest))]
+[JsonSerializable(typeof(CommentDto))]
+[JsonSerializable(typeof(Page<CommentDto>))]
+[JsonSerializable(typeof(AddCommentRequest))]
+[JsonSerializable(typeof(EventDto))]
+[JsonSerializable(typeof(Page<EventDto>))]
 [JsonSerializable(typeof(TokenDto[]))]
 [JsonSerializable(typeof(CreatedTokenDto))]
 [JsonSerializable(typeof(CreateTokenRequest))]

@@ -19,7 +19,7 @@ public static class HttpConventions
         // Binding failures throw, so BadRequestExceptionHandler can say what was wrong.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
-        builder.Services.AddOpenApi();
+        builder.Services.AddApiDocumentation();
         return builder;
     }
 

@@ -7,6 +7,7 @@ public static class Paging
 {
     public const int DefaultLimit = 50;
     public const int MaxLimit = 200;
+    public const string BadCursor = "cursor is not a cursor this API issued; pass the nextCursor of the previous page unchanged.";
 
     public static string Encode(params string[] parts) =>
         Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\n', ["v1", .. parts])))

@@ -16,7 +16,7 @@ public static class Problems
 
     public static ProblemHttpResult PreconditionFailed(string what, int currentVersion) =>
         TypedResults.Problem(
-            $"The {what} was changed by someone else (current version {currentVersion}). Re-read it, apply your change again and send If-Match: \"{currentVersion}\".",
+            $"{what} was changed by someone else (current version {currentVersion}). Re-read it, apply your change again and send If-Match: \"{currentVersion}\".",
             statusCode: StatusCodes.Status412PreconditionFailed,
             title: "Version mismatch",
             extensions: new Dictionary<string, object?> { ["currentVersion"] = currentVersion });

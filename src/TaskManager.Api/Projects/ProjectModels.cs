@@ -1,3 +1,5 @@
+using TaskManager.Api.Http;
+
 namespace TaskManager.Api.Projects;
 
 /// <summary>A project as stored.</summary>
@@ -19,4 +21,11 @@ public sealed record ProjectDto(
 
 public sealed record CreateProjectRequest(string? Key, string? Title, string? Description, bool? Pinned);
 
+/// <summary>A partial update: only the fields present change. The key is fixed once created (it is in every task ref).</summary>
+public sealed record UpdateProjectRequest(Optional<string?> Key, Optional<string?> Title, Optional<string?> Description, Optional<bool?> Pinned);
+
+/// <summary>The validated new values of a project.</summary>
+public sealed record ProjectChanges(string Title, string Description, bool Pinned);
+
+/// <summary>One page of a keyset-paged list; pass <see cref="NextCursor"/> back as <c>cursor</c> for the next.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);

@@ -1,49 +1,47 @@
 using System.Text.Json.Nodes;
 using Npgsql;
+using NpgsqlTypes;
+using TaskManager.Api.Database;
 using TaskManager.Api.Events;
+using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Projects;
 
-/// <summary>SQL for projects. The only place that reads or writes the <c>projects</c> table's columns.</summary>
+/// <summary>SQL for projects. Every write runs in one transaction with its history event.</summary>
 public sealed class ProjectStore(NpgsqlDataSource dataSource)
 {
-    internal const string Columns = """
-        p.id, p.key, p.title, p.description, p.pinned, p.archived_at, p.archived_by,
-        p.created_at, p.created_by, p.updated_at, p.updated_by, p.version
+    private const string Select = """
+        SELECT p.id, p.key, p.title, p.description, p.pinned, p.archived_at, p.archived_by,
+               p.created_at, p.created_by, p.updated_at, p.updated_by, p.version
+        FROM projects p
         """;
 
-    internal static ProjectRow Read(NpgsqlDataReader r, int o = 0) => new(
-        r.GetGuid(o), r.GetString(o + 1), r.GetString(o + 2), r.GetString(o + 3), r.GetBoolean(o + 4),
-        r.IsDBNull(o + 5) ? null : r.GetFieldValue<DateTimeOffset>(o + 5), r.IsDBNull(o + 6) ? null : r.GetString(o + 6),
-        r.GetFieldValue<DateTimeOffset>(o + 7), r.GetString(o + 8), r.GetFieldValue<DateTimeOffset>(o + 9), r.GetString(o + 10),
-        r.GetInt32(o + 11));
+    private static ProjectRow Read(NpgsqlDataReader r) => new(
+        r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetBoolean(4),
+        r.IsDBNull(5) ? null : r.GetFieldValue<DateTimeOffset>(5), r.IsDBNull(6) ? null : r.GetString(6),
+        r.GetFieldValue<DateTimeOffset>(7), r.GetString(8), r.GetFieldValue<DateTimeOffset>(9), r.GetString(10),
+        r.GetInt32(11));
 
     /// <summary>Creates a project, or returns null when the key is taken.</summary>
-    public async Task<ProjectRow?> CreateAsync(string key, string title, string description, bool pinned, string actor, CancellationToken ct)
+    public async Task<ProjectRow?> CreateAsync(string key, ProjectChanges values, string actor, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using var command = new NpgsqlCommand($"""
-            INSERT INTO projects AS p (id, key, title, description, pinned, created_by, updated_by)
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO projects (id, key, title, description, pinned, created_by, updated_by)
             VALUES (@id, @key, @title, @description, @pinned, @actor, @actor)
             ON CONFLICT (key) DO NOTHING
-            RETURNING {Columns}
+            RETURNING id
             """, connection, transaction);
         command.Parameters.AddWithValue("id", Guid.CreateVersion7());
         command.Parameters.AddWithValue("key", key);
-        command.Parameters.AddWithValue("title", title);
-        command.Parameters.AddWithValue("description", description);
-        command.Parameters.AddWithValue("pinned", pinned);
+        AddValues(command, values);
         command.Parameters.AddWithValue("actor", actor);
-        ProjectRow? row;
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-        {
-            row = await reader.ReadAsync(ct) ? Read(reader) : null;
-        }
-        if (row is null)
+        if (await command.ExecuteScalarAsync(ct) is not Guid id)
         {
             return null;
         }
+        var row = (await FindAsync(connection, transaction, id.ToString(), forUpdate: false, ct))!;
         await EventLog.AppendAsync(connection, transaction, actor, EventKinds.ProjectCreated, row.Id, null,
             new JsonObject { ["key"] = row.Key, ["title"] = row.Title }, ct);
         await transaction.CommitAsync(ct);
@@ -53,21 +51,29 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
     /// <summary>Finds a project by id or key (case-insensitive).</summary>
     public async Task<ProjectRow?> FindAsync(string reference, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
-            SELECT {Columns} FROM projects p
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await FindAsync(connection, null, reference, forUpdate: false, ct);
+    }
+
+    private static async Task<ProjectRow?> FindAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string reference, bool forUpdate, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand($"""
+            {Select}
             WHERE (@id::uuid IS NOT NULL AND p.id = @id) OR p.key = upper(@key)
-            """);
-        command.Parameters.AddWithValue("id", NpgsqlTypes.NpgsqlDbType.Uuid, Guid.TryParse(reference, out var id) ? id : DBNull.Value);
-        command.Parameters.AddWithValue("key", reference);
+            {(forUpdate ? "FOR UPDATE" : "")}
+            """, connection, transaction);
+        command.Parameters.AddWithValue("id", NpgsqlDbType.Uuid, Guid.TryParse(reference, out var id) ? id : DBNull.Value);
+        command.Parameters.AddWithValue("key", reference.Trim());
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
 
-    /// <summary>Pinned first, then by key; <paramref name="afterKey"/> is the keyset cursor.</summary>
+    /// <summary>Pinned first, then by key; <paramref name="after"/> is the keyset cursor.</summary>
     public async Task<List<ProjectRow>> ListAsync(string? query, bool includeArchived, (bool Pinned, string Key)? after, int limit, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            SELECT {Columns} FROM projects p
+            {Select}
             WHERE (@include_archived OR p.archived_at IS NULL)
               AND (@query::text IS NULL OR p.search @@ websearch_to_tsquery('simple', @query))
               AND (@after_key::text IS NULL OR (NOT p.pinned, p.key) > (NOT @after_pinned, @after_key))
@@ -75,8 +81,8 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
             LIMIT @limit
             """);
         command.Parameters.AddWithValue("include_archived", includeArchived);
-        command.Parameters.AddWithValue("query", NpgsqlTypes.NpgsqlDbType.Text, (object?)query ?? DBNull.Value);
-        command.Parameters.AddWithValue("after_key", NpgsqlTypes.NpgsqlDbType.Text, (object?)after?.Key ?? DBNull.Value);
+        command.Parameters.AddWithValue("query", NpgsqlDbType.Text, (object?)query ?? DBNull.Value);
+        command.Parameters.AddWithValue("after_key", NpgsqlDbType.Text, (object?)after?.Key ?? DBNull.Value);
         command.Parameters.AddWithValue("after_pinned", after?.Pinned ?? false);
         command.Parameters.AddWithValue("limit", limit);
         var rows = new List<ProjectRow>();
@@ -86,5 +92,72 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
             rows.Add(Read(reader));
         }
         return rows;
+    }
+
+    public Task<WriteResult<ProjectRow>> UpdateAsync(
+        string reference, int? expectedVersion, Func<ProjectRow, ProjectChanges> change, string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
+        {
+            var next = change(current);
+            var changes = new JsonObject();
+            changes.Change("title", current.Title, next.Title);
+            changes.Change("description", current.Description, next.Description);
+            changes.Change("pinned", current.Pinned, next.Pinned);
+            if (changes.Count == 0)
+            {
+                return new WriteResult<ProjectRow>.Done(current);
+            }
+
+            await using var update = new NpgsqlCommand("""
+                UPDATE projects SET title = @title, description = @description, pinned = @pinned,
+                    updated_at = now(), updated_by = @actor, version = version + 1
+                WHERE id = @id
+                """, connection, transaction);
+            update.Parameters.AddWithValue("id", current.Id);
+            AddValues(update, next);
+            update.Parameters.AddWithValue("actor", actor);
+            await update.ExecuteNonQueryAsync(ct);
+            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.ProjectUpdated, current.Id, null,
+                new JsonObject { ["key"] = current.Key, ["changes"] = changes }, ct);
+            return new WriteResult<ProjectRow>.Done((await FindAsync(connection, transaction, current.Id.ToString(), forUpdate: false, ct))!);
+        }, ct);
+
+    /// <summary>Archives or restores a project; doing it twice changes nothing the second time.</summary>
+    public Task<WriteResult<ProjectRow>> SetArchivedAsync(
+        string reference, int? expectedVersion, bool archived, string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
+        {
+            if (current.ArchivedAt is not null == archived)
+            {
+                return new WriteResult<ProjectRow>.Done(current);
+            }
+            await using var update = new NpgsqlCommand("""
+                UPDATE projects SET
+                    archived_at = CASE WHEN @archived THEN now() END,
+                    archived_by = CASE WHEN @archived THEN @actor END,
+                    updated_at = now(), updated_by = @actor, version = version + 1
+                WHERE id = @id
+                """, connection, transaction);
+            update.Parameters.AddWithValue("id", current.Id);
+            update.Parameters.AddWithValue("archived", archived);
+            update.Parameters.AddWithValue("actor", actor);
+            await update.ExecuteNonQueryAsync(ct);
+            await EventLog.AppendAsync(connection, transaction, actor, archived ? EventKinds.ProjectArchived : EventKinds.ProjectRestored,
+                current.Id, null, new JsonObject { ["key"] = current.Key }, ct);
+            return new WriteResult<ProjectRow>.Done((await FindAsync(connection, transaction, current.Id.ToString(), forUpdate: false, ct))!);
+        }, ct);
+
+    private Task<WriteResult<ProjectRow>> WriteAsync(
+        string reference, int? expectedVersion,
+        Func<NpgsqlConnection, NpgsqlTransaction, ProjectRow, Task<WriteResult<ProjectRow>>> write, CancellationToken ct) =>
+        LockedWrite.RunAsync(dataSource,
+            (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
+            row => row.Version, expectedVersion, write, ct);
+
+    private static void AddValues(NpgsqlCommand command, ProjectChanges values)
+    {
+        command.Parameters.AddWithValue("title", values.Title);
+        command.Parameters.AddWithValue("description", values.Description);
+        command.Parameters.AddWithValue("pinned", values.Pinned);
     }
 }

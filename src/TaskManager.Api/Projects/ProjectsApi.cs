@@ -13,13 +13,24 @@ public static partial class ProjectsApi
 
     public static RouteGroupBuilder MapProjectsApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/projects").WithTags("Projects").RequireScope(Scopes.Read);
+        var group = routes.MapGroup("/api/projects").WithTags("Projects").RequireScope(Scopes.Read).WithApiConventions();
 
-        group.MapGet("/", ListProjects).WithName("ListProjects").WithSummary("Lists projects, pinned first, then by key.")
+        group.MapGet("/", ListProjects).WithName("ListProjects")
+            .WithSummary("Lists projects, pinned first, then by key; q searches key, title and description.")
             .AcceptsQuery("q", "includeArchived", "limit", "cursor");
         group.MapPost("/", CreateProject).WithName("CreateProject").WithSummary("Creates a project.")
-            .RequireScope(Scopes.Write);
-        group.MapGet("/{project}", GetProject).WithName("GetProject").WithSummary("Gets a project by id or key.");
+            .RequireScope(Scopes.Write).WithIdempotency()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{project}", GetProject).WithName("GetProject").WithSummary("Gets a project by key or id; ETag is its version.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPatch("/{project}", UpdateProject).WithName("UpdateProject")
+            .WithSummary("Changes the fields present in the body. If-Match makes it conflict-safe.")
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+        group.MapPost("/{project}/archive", ArchiveProject).WithName("ArchiveProject")
+            .WithSummary("Archives a project: hidden from lists, no new tasks, nothing claimed from it.")
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+        group.MapPost("/{project}/restore", RestoreProject).WithName("RestoreProject").WithSummary("Restores an archived project.")
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
         return group;
     }
 
@@ -31,13 +42,13 @@ public static partial class ProjectsApi
         (bool, string)? after = null;
         if (cursor is not null)
         {
-            if (Paging.Decode(cursor, 2) is [var pinned, var key])
+            if (Paging.Decode(cursor, 2) is [var pinned and ("0" or "1"), var key])
             {
                 after = (pinned == "1", key);
             }
             else
             {
-                validation.Add("cursor", "cursor is not a cursor this API issued; use the nextCursor of the previous page.");
+                validation.Add("cursor", Paging.BadCursor);
             }
         }
         if (!validation.IsValid)
@@ -67,7 +78,7 @@ public static partial class ProjectsApi
             return validation.Problem();
         }
 
-        var row = await store.CreateAsync(key, title, request.Description ?? "", request.Pinned ?? false, user.Actor(), ct);
+        var row = await store.CreateAsync(key, new ProjectChanges(title, request.Description ?? "", request.Pinned ?? false), user.Actor(), ct);
         if (row is null)
         {
             return Problems.Conflict($"A project with key '{key}' already exists. Choose another key.");
@@ -86,6 +97,58 @@ public static partial class ProjectsApi
         }
         Concurrency.SetETag(http, row.Version);
         return TypedResults.Ok(ProjectDto.From(row));
+    }
+
+    public static async Task<Results<Ok<ProjectDto>, ValidationProblem, ProblemHttpResult>> UpdateProject(
+        string project, UpdateProjectRequest request, ProjectStore store, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
+        {
+            return Problems.BadRequest(ifMatchError!);
+        }
+        var validation = new Validation();
+        if (request.Key.IsSet)
+        {
+            validation.Add("key", "key cannot be changed: it is part of every task reference (KEY-n).");
+        }
+        var title = request.Title.IsSet ? ValidateTitle(request.Title.Value, validation) : null;
+        if (request.Description.IsSet)
+        {
+            ValidateDescription(request.Description.Value, validation);
+        }
+        if (request.Pinned is { IsSet: true, Value: null })
+        {
+            validation.Add("pinned", "pinned cannot be null; use true or false.");
+        }
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var result = await store.UpdateAsync(project, expectedVersion, current => new ProjectChanges(
+            title ?? current.Title,
+            request.Description.IsSet ? request.Description.Value ?? "" : current.Description,
+            request.Pinned.Value ?? current.Pinned), user.Actor(), ct);
+        return result.ToHttp($"Project '{project}'", ProjectDto.From, p => p.Version, http);
+    }
+
+    public static Task<Results<Ok<ProjectDto>, ValidationProblem, ProblemHttpResult>> ArchiveProject(
+        string project, ProjectStore store, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+        SetArchived(project, archived: true, store, user, http, ct);
+
+    public static Task<Results<Ok<ProjectDto>, ValidationProblem, ProblemHttpResult>> RestoreProject(
+        string project, ProjectStore store, ClaimsPrincipal user, HttpContext http, CancellationToken ct) =>
+        SetArchived(project, archived: false, store, user, http, ct);
+
+    private static async Task<Results<Ok<ProjectDto>, ValidationProblem, ProblemHttpResult>> SetArchived(
+        string project, bool archived, ProjectStore store, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
+        {
+            return Problems.BadRequest(ifMatchError!);
+        }
+        var result = await store.SetArchivedAsync(project, expectedVersion, archived, user.Actor(), ct);
+        return result.ToHttp($"Project '{project}'", ProjectDto.From, p => p.Version, http);
     }
 
     internal static string ValidateTitle(string? title, Validation validation, string field = "title")

@@ -14,7 +14,8 @@ public sealed record TaskRow(
     Guid Id, Guid ProjectId, string ProjectKey, int Number, Guid? ParentId, string Title, string Description,
     TaskState Status, TaskPriority Priority, string? Assignee, string[] Labels, DateOnly? DueDate,
     DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
-    DateTimeOffset UpdatedAt, string UpdatedBy, int Version, string Position, string[] OpenBlockers)
+    DateTimeOffset UpdatedAt, string UpdatedBy, int Version, string Position, string[] OpenBlockers,
+    int SubtaskCount, int SubtasksDone)
 {
     public string Ref => $"{ProjectKey}-{Number}";
 
@@ -26,15 +27,19 @@ public sealed record TaskRow(
 public sealed record TaskDto(
     Guid Id, string Ref, Guid ProjectId, string ProjectKey, int Number, Guid? ParentId, string Title, string Description,
     TaskState Status, TaskPriority Priority, string? Assignee, string[] Labels, DateOnly? DueDate,
-    string[] BlockedBy, bool Ready,
+    string[] BlockedBy, bool Ready, SubtaskProgress Subtasks,
     DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
     DateTimeOffset UpdatedAt, string UpdatedBy, int Version)
 {
     public static TaskDto From(TaskRow row) => new(
         row.Id, row.Ref, row.ProjectId, row.ProjectKey, row.Number, row.ParentId, row.Title, row.Description,
         row.Status, row.Priority, row.Assignee, row.Labels, row.DueDate, row.OpenBlockers, row.Ready,
+        new SubtaskProgress(row.SubtaskCount, row.SubtasksDone),
         row.ArchivedAt, row.ArchivedBy, row.CreatedAt, row.CreatedBy, row.UpdatedAt, row.UpdatedBy, row.Version);
 }
+
+/// <summary>How many of a task's (unarchived) subtasks exist and how many are done.</summary>
+public sealed record SubtaskProgress(int Total, int Done);
 
 public sealed record CreateTaskRequest(
     string? Project, string? Title, string? Description, TaskState? Status, TaskPriority? Priority,
@@ -49,3 +54,17 @@ public sealed record UpdateTaskRequest(
 public sealed record TaskChanges(
     string Title, string Description, TaskState Status, TaskPriority Priority, string? Assignee,
     string[] Labels, DateOnly? DueDate, Guid? ParentId);
+
+/// <summary>
+/// Moves a task to <see cref="Status"/> (default: its current column), just before or just after a neighbour in that
+/// column, or to the end of it when no neighbour is given. Only the moved task's position changes.
+/// </summary>
+public sealed record MoveTaskRequest(TaskState? Status, string? Before, string? After);
+
+/// <summary>Which ready task to claim. Every filter is optional; the best match is the highest priority, then board order.</summary>
+public sealed record ClaimTaskRequest(string? Project, string[]? Labels, TaskPriority[]? Priority, string? Assignee);
+
+/// <summary>Filters of the claim, resolved.</summary>
+public sealed record ClaimFilter(Guid? ProjectId, string[]? Labels, string[]? Priorities);
+
+public sealed record AddBlockerRequest(string? Blocker);

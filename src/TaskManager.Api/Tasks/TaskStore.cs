@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
+using TaskManager.Api.Database;
 using TaskManager.Api.Events;
+using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Tasks;
 
@@ -10,23 +12,16 @@ public sealed record TaskFilter(
     Guid? ProjectId, string[]? Statuses, string? Assignee, string? Label, string[]? Priorities,
     Guid? ParentId, bool ReadyOnly, string? Query, bool IncludeArchived);
 
-/// <summary>What a write to an existing task came to.</summary>
-public abstract record TaskWriteResult
-{
-    public sealed record Done(TaskRow Task) : TaskWriteResult;
-    public sealed record NotFound : TaskWriteResult;
-    public sealed record VersionMismatch(int CurrentVersion) : TaskWriteResult;
-    public sealed record Rejected(string Field, string Detail) : TaskWriteResult;
-    public sealed record Blocked(string[] Blockers) : TaskWriteResult;
-}
-
 /// <summary>SQL for tasks. Every write runs in one transaction with its history event.</summary>
 public sealed class TaskStore(NpgsqlDataSource dataSource)
 {
     // Room between appended tasks, so most moves find a midpoint with few digits.
     private const int PositionGap = 1024;
 
-    private const string Select = """
+    // A blocker stops blocking when it is done or archived (an archived task will never be done).
+    private const string OpenBlocker = "b.status <> 'done' AND b.archived_at IS NULL";
+
+    private const string Select = $"""
         SELECT t.id, t.project_id, p.key, t.number, t.parent_id, t.title, t.description, t.status, t.priority,
                t.assignee, t.labels, t.due_date, t.archived_at, t.archived_by, t.created_at, t.created_by,
                t.updated_at, t.updated_by, t.version, t.position::text,
@@ -34,8 +29,10 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
                      FROM task_dependencies d
                      JOIN tasks b ON b.id = d.blocker_id
                      JOIN projects bp ON bp.id = b.project_id
-                     WHERE d.task_id = t.id AND b.status <> 'done' AND b.archived_at IS NULL
-                     ORDER BY bp.key, b.number) AS open_blockers
+                     WHERE d.task_id = t.id AND {OpenBlocker}
+                     ORDER BY bp.key, b.number) AS open_blockers,
+               (SELECT count(*)::int FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL) AS subtasks,
+               (SELECT count(*)::int FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL AND s.status = 'done') AS subtasks_done
         FROM tasks t
         JOIN projects p ON p.id = t.project_id
         """;
@@ -47,7 +44,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         r.GetFieldValue<string[]>(10), r.IsDBNull(11) ? null : r.GetFieldValue<DateOnly>(11),
         r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12), r.IsDBNull(13) ? null : r.GetString(13),
         r.GetFieldValue<DateTimeOffset>(14), r.GetString(15), r.GetFieldValue<DateTimeOffset>(16), r.GetString(17),
-        r.GetInt32(18), r.GetString(19), r.GetFieldValue<string[]>(20));
+        r.GetInt32(18), r.GetString(19), r.GetFieldValue<string[]>(20), r.GetInt32(21), r.GetInt32(22));
 
     public async Task<TaskRow?> FindAsync(TaskReference reference, CancellationToken ct)
     {
@@ -116,16 +113,18 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             ["status"] = EventLog.ToNode(row.Status),
             ["priority"] = EventLog.ToNode(row.Priority),
             ["assignee"] = row.Assignee,
+            ["labels"] = EventLog.ToNode(row.Labels),
+            ["parentId"] = EventLog.ToNode(row.ParentId),
         }, ct);
         await transaction.CommitAsync(ct);
         return row;
     }
 
     /// <summary>
-    /// Applies <paramref name="change"/> to the current task under a row lock. A stale
-    /// <paramref name="expectedVersion"/> changes nothing; a change that changes no field bumps no version.
+    /// Applies <paramref name="change"/> to the current task. A change that changes no field bumps no version.
+    /// A status change moves the task to the end of its new column.
     /// </summary>
-    public Task<TaskWriteResult> UpdateAsync(
+    public Task<WriteResult<TaskRow>> UpdateAsync(
         TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, string actor, CancellationToken ct) =>
         WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
         {
@@ -141,17 +140,16 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             changes.Change("parentId", current.ParentId, next.ParentId);
             if (changes.Count == 0)
             {
-                return new TaskWriteResult.Done(current);
+                return new WriteResult<TaskRow>.Done(current);
             }
-
-            if (next.Status == TaskState.Doing && current.Status != TaskState.Doing && current.OpenBlockers.Length > 0)
+            if (BlockedFrom(current, next.Status) is { } blocked)
             {
-                return new TaskWriteResult.Blocked(current.OpenBlockers);
+                return blocked;
             }
             if (next.ParentId is { } parentId && parentId != current.ParentId
                 && await ParentProblemAsync(connection, transaction, current, parentId, ct) is { } parentProblem)
             {
-                return new TaskWriteResult.Rejected("parent", parentProblem);
+                return new WriteResult<TaskRow>.Invalid("parent", parentProblem);
             }
 
             await using var update = new NpgsqlCommand("""
@@ -172,17 +170,90 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
 
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskUpdated, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["changes"] = changes }, ct);
-            return new TaskWriteResult.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+        }, ct);
+
+    /// <summary>
+    /// Moves a task into <paramref name="status"/>'s column, between <paramref name="anchor"/> and its neighbour on the
+    /// chosen side (the midpoint of their positions, which numeric keeps exact), or to the end of the column.
+    /// No other task's position changes.
+    /// </summary>
+    public Task<WriteResult<TaskRow>> MoveAsync(
+        TaskReference reference, int? expectedVersion, TaskState? status, (TaskReference Task, bool After, string Field)? anchor,
+        string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
+        {
+            var target = status ?? current.Status;
+            if (BlockedFrom(current, target) is { } blocked)
+            {
+                return blocked;
+            }
+            TaskRow? neighbour = null;
+            if (anchor is { } a)
+            {
+                neighbour = await FindAsync(connection, transaction, a.Task, forUpdate: false, ct);
+                var problem = neighbour switch
+                {
+                    null => "That task does not exist.",
+                    _ when neighbour.Id == current.Id => "A task cannot be placed next to itself.",
+                    _ when neighbour.ProjectId != current.ProjectId => $"{neighbour.Ref} is in another project.",
+                    _ when neighbour.Status != target => $"{neighbour.Ref} is in the {Naming.SnakeCase(neighbour.Status)} column, not {Naming.SnakeCase(target)}.",
+                    _ => null,
+                };
+                if (problem is not null)
+                {
+                    return new WriteResult<TaskRow>.Invalid(a.Field, problem);
+                }
+            }
+
+            await using var move = new NpgsqlCommand("""
+                WITH anchor AS (SELECT position FROM tasks WHERE id = @anchor_id),
+                neighbour AS (
+                    SELECT CASE WHEN @after
+                        THEN (SELECT min(t.position) FROM tasks t, anchor a
+                              WHERE t.project_id = @project_id AND t.status = @status AND t.id <> @id AND t.position > a.position)
+                        ELSE (SELECT max(t.position) FROM tasks t, anchor a
+                              WHERE t.project_id = @project_id AND t.status = @status AND t.id <> @id AND t.position < a.position)
+                    END AS position),
+                target AS (
+                    SELECT CASE
+                        WHEN @anchor_id::uuid IS NULL THEN COALESCE(
+                            (SELECT max(position) FROM tasks WHERE project_id = @project_id AND status = @status AND id <> @id), 0) + @gap
+                        WHEN n.position IS NULL THEN a.position + CASE WHEN @after THEN @gap ELSE -@gap END
+                        ELSE (a.position + n.position) * 0.5
+                    END AS position
+                    FROM (SELECT 1) one LEFT JOIN anchor a ON true LEFT JOIN neighbour n ON true)
+                UPDATE tasks SET status = @status, position = (SELECT position FROM target),
+                    updated_at = now(), updated_by = @actor, version = version + 1
+                WHERE id = @id
+                """, connection, transaction);
+            move.Parameters.AddWithValue("id", current.Id);
+            move.Parameters.AddWithValue("project_id", current.ProjectId);
+            move.Parameters.AddWithValue("status", Naming.SnakeCase(target));
+            move.Parameters.AddWithValue("anchor_id", NpgsqlDbType.Uuid, (object?)neighbour?.Id ?? DBNull.Value);
+            move.Parameters.AddWithValue("after", anchor?.After ?? true);
+            move.Parameters.AddWithValue("gap", PositionGap);
+            move.Parameters.AddWithValue("actor", actor);
+            await move.ExecuteNonQueryAsync(ct);
+
+            var data = new JsonObject { ["ref"] = current.Ref };
+            data.Change("status", current.Status, target);
+            if (neighbour is not null)
+            {
+                data[anchor!.Value.After ? "after" : "before"] = neighbour.Ref;
+            }
+            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskMoved, current.ProjectId, current.Id, data, ct);
+            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
         }, ct);
 
     /// <summary>Archives or restores a task; doing it twice changes nothing the second time.</summary>
-    public Task<TaskWriteResult> SetArchivedAsync(
+    public Task<WriteResult<TaskRow>> SetArchivedAsync(
         TaskReference reference, int? expectedVersion, bool archived, string actor, CancellationToken ct) =>
         WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
         {
             if (current.ArchivedAt is not null == archived)
             {
-                return new TaskWriteResult.Done(current);
+                return new WriteResult<TaskRow>.Done(current);
             }
 
             await using var update = new NpgsqlCommand("""
@@ -199,35 +270,167 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
 
             await EventLog.AppendAsync(connection, transaction, actor, archived ? EventKinds.TaskArchived : EventKinds.TaskRestored,
                 current.ProjectId, current.Id, new JsonObject { ["ref"] = current.Ref }, ct);
-            return new TaskWriteResult.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
         }, ct);
 
     /// <summary>
-    /// Runs <paramref name="write"/> on the task locked for update, in one transaction committed only when the write
-    /// is done. A stale <paramref name="expectedVersion"/> stops it before anything changes.
+    /// Assigns the best ready task to <paramref name="assignee"/> and moves it to doing, in one statement. Rows other
+    /// claims hold are skipped (SKIP LOCKED), so concurrent claimers each get a different task. Null when none is ready.
     /// </summary>
-    private async Task<TaskWriteResult> WriteAsync(
-        TaskReference reference, int? expectedVersion,
-        Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<TaskWriteResult>> write, CancellationToken ct)
+    public async Task<TaskRow?> ClaimAsync(ClaimFilter filter, string assignee, string actor, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var current = await FindAsync(connection, transaction, reference, forUpdate: true, ct);
-        if (current is null)
+        await using var claim = new NpgsqlCommand($"""
+            WITH candidate AS (
+                SELECT t.id, t.project_id, t.assignee FROM tasks t
+                JOIN projects p ON p.id = t.project_id
+                WHERE t.status = 'todo' AND t.archived_at IS NULL AND p.archived_at IS NULL
+                  AND (@project_id::uuid IS NULL OR t.project_id = @project_id)
+                  AND (@labels::text[] IS NULL OR t.labels && @labels)
+                  AND (@priorities::text[] IS NULL OR t.priority = ANY (@priorities))
+                  AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.blocker_id
+                                  WHERE d.task_id = t.id AND {OpenBlocker})
+                ORDER BY CASE t.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+                         t.position, t.id
+                LIMIT 1
+                FOR UPDATE OF t SKIP LOCKED)
+            UPDATE tasks SET status = 'doing', assignee = @assignee,
+                position = COALESCE((SELECT max(position) FROM tasks WHERE project_id = candidate.project_id AND status = 'doing'), 0) + @gap,
+                updated_at = now(), updated_by = @actor, version = version + 1
+            FROM candidate
+            WHERE tasks.id = candidate.id
+            RETURNING tasks.id, candidate.assignee
+            """, connection, transaction);
+        claim.Parameters.AddWithValue("project_id", NpgsqlDbType.Uuid, (object?)filter.ProjectId ?? DBNull.Value);
+        claim.Parameters.AddWithValue("labels", NpgsqlDbType.Array | NpgsqlDbType.Text, (object?)filter.Labels ?? DBNull.Value);
+        claim.Parameters.AddWithValue("priorities", NpgsqlDbType.Array | NpgsqlDbType.Text, (object?)filter.Priorities ?? DBNull.Value);
+        claim.Parameters.AddWithValue("assignee", assignee);
+        claim.Parameters.AddWithValue("gap", PositionGap);
+        claim.Parameters.AddWithValue("actor", actor);
+        Guid id;
+        string? previousAssignee;
+        await using (var reader = await claim.ExecuteReaderAsync(ct))
         {
-            return new TaskWriteResult.NotFound();
+            if (!await reader.ReadAsync(ct))
+            {
+                return null;
+            }
+            id = reader.GetGuid(0);
+            previousAssignee = reader.IsDBNull(1) ? null : reader.GetString(1);
         }
-        if (expectedVersion is { } expected && expected != current.Version)
-        {
-            return new TaskWriteResult.VersionMismatch(current.Version);
-        }
-        var result = await write(connection, transaction, current);
-        if (result is TaskWriteResult.Done)
-        {
-            await transaction.CommitAsync(ct);
-        }
-        return result;
+
+        var row = await ReReadAsync(connection, transaction, id, ct);
+        var changes = new JsonObject();
+        changes.Change("status", TaskState.Todo, TaskState.Doing);
+        changes.Change("assignee", previousAssignee, assignee);
+        await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskClaimed, row.ProjectId, row.Id,
+            new JsonObject { ["ref"] = row.Ref, ["changes"] = changes }, ct);
+        await transaction.CommitAsync(ct);
+        return row;
     }
+
+    /// <summary>Every task blocking <paramref name="taskId"/>, open or not, in reference order.</summary>
+    public async Task<List<TaskRow>> ListBlockersAsync(Guid taskId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            {Select}
+            WHERE t.id IN (SELECT blocker_id FROM task_dependencies WHERE task_id = @id)
+            ORDER BY p.key, t.number
+            """);
+        command.Parameters.AddWithValue("id", taskId);
+        var rows = new List<TaskRow>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(Read(reader));
+        }
+        return rows;
+    }
+
+    /// <summary>Makes <paramref name="blocker"/> block the task, unless that closes a cycle. Adding it twice is a no-op.</summary>
+    public Task<WriteResult<TaskRow>> AddBlockerAsync(TaskReference reference, TaskReference blocker, string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion: null, async (connection, transaction, current) =>
+        {
+            // One dependency change at a time, so that two concurrent additions cannot close a cycle between them.
+            await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('task_dependencies'))", connection, transaction))
+            {
+                await serialize.ExecuteNonQueryAsync(ct);
+            }
+            var blocking = await FindAsync(connection, transaction, blocker, forUpdate: false, ct);
+            if (blocking is null)
+            {
+                return new WriteResult<TaskRow>.Invalid("blocker", "That task does not exist.");
+            }
+            if (blocking.Id == current.Id)
+            {
+                return new WriteResult<TaskRow>.Invalid("blocker", "A task cannot block itself.");
+            }
+
+            await using var cycle = new NpgsqlCommand("""
+                WITH RECURSIVE upstream AS (
+                    SELECT blocker_id FROM task_dependencies WHERE task_id = @blocker_id
+                    UNION
+                    SELECT d.blocker_id FROM task_dependencies d JOIN upstream u ON d.task_id = u.blocker_id)
+                SELECT EXISTS (SELECT 1 FROM task_dependencies WHERE task_id = @task_id AND blocker_id = @blocker_id),
+                       EXISTS (SELECT 1 FROM upstream WHERE blocker_id = @task_id)
+                """, connection, transaction);
+            cycle.Parameters.AddWithValue("task_id", current.Id);
+            cycle.Parameters.AddWithValue("blocker_id", blocking.Id);
+            bool exists, closesCycle;
+            await using (var reader = await cycle.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                (exists, closesCycle) = (reader.GetBoolean(0), reader.GetBoolean(1));
+            }
+            if (exists)
+            {
+                return new WriteResult<TaskRow>.Done(current);
+            }
+            if (closesCycle)
+            {
+                return new WriteResult<TaskRow>.Conflict(
+                    $"{blocking.Ref} already waits (directly or through other tasks) for {current.Ref}; making it block {current.Ref} would create a cycle.");
+            }
+
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO task_dependencies (task_id, blocker_id, created_by) VALUES (@task_id, @blocker_id, @actor);
+                UPDATE tasks SET updated_at = now(), updated_by = @actor, version = version + 1 WHERE id = @task_id;
+                """, connection, transaction);
+            insert.Parameters.AddWithValue("task_id", current.Id);
+            insert.Parameters.AddWithValue("blocker_id", blocking.Id);
+            insert.Parameters.AddWithValue("actor", actor);
+            await insert.ExecuteNonQueryAsync(ct);
+            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.DependencyAdded, current.ProjectId, current.Id,
+                new JsonObject { ["ref"] = current.Ref, ["blocker"] = blocking.Ref }, ct);
+            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+        }, ct);
+
+    /// <summary>Stops <paramref name="blocker"/> blocking the task; removing a dependency that isn't there is a no-op.</summary>
+    public Task<WriteResult<TaskRow>> RemoveBlockerAsync(TaskReference reference, TaskReference blocker, string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion: null, async (connection, transaction, current) =>
+        {
+            var blocking = await FindAsync(connection, transaction, blocker, forUpdate: false, ct);
+            if (blocking is null)
+            {
+                return new WriteResult<TaskRow>.Invalid("blocker", "That task does not exist.");
+            }
+            await using var delete = new NpgsqlCommand("""
+                WITH removed AS (DELETE FROM task_dependencies WHERE task_id = @task_id AND blocker_id = @blocker_id RETURNING task_id)
+                UPDATE tasks SET updated_at = now(), updated_by = @actor, version = version + 1
+                WHERE id IN (SELECT task_id FROM removed)
+                """, connection, transaction);
+            delete.Parameters.AddWithValue("task_id", current.Id);
+            delete.Parameters.AddWithValue("blocker_id", blocking.Id);
+            delete.Parameters.AddWithValue("actor", actor);
+            if (await delete.ExecuteNonQueryAsync(ct) == 0)
+            {
+                return new WriteResult<TaskRow>.Done(current);
+            }
+            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.DependencyRemoved, current.ProjectId, current.Id,
+                new JsonObject { ["ref"] = current.Ref, ["blocker"] = blocking.Ref }, ct);
+            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+        }, ct);
 
     /// <summary>Ordered by manual position (then id), which keeps a status column in its board order.</summary>
     public async Task<List<TaskRow>> ListAsync(TaskFilter filter, (string Position, Guid Id)? after, int limit, CancellationToken ct)
@@ -244,7 +447,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
               AND (@include_archived OR t.archived_at IS NULL)
               AND (NOT @ready_only OR (t.status = 'todo' AND t.archived_at IS NULL AND NOT EXISTS (
                     SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.blocker_id
-                    WHERE d.task_id = t.id AND b.status <> 'done' AND b.archived_at IS NULL)))
+                    WHERE d.task_id = t.id AND {OpenBlocker})))
               AND (@after_position::numeric IS NULL OR (t.position, t.id) > (@after_position::numeric, @after_id))
             ORDER BY t.position, t.id
             LIMIT @limit
@@ -270,15 +473,30 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         return rows;
     }
 
+    private Task<WriteResult<TaskRow>> WriteAsync(
+        TaskReference reference, int? expectedVersion,
+        Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<WriteResult<TaskRow>>> write, CancellationToken ct) =>
+        LockedWrite.RunAsync(dataSource,
+            (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
+            row => row.Version, expectedVersion, write, ct);
+
+    /// <summary>Starting work (entering doing) on a task with open blockers is refused, naming them.</summary>
+    private static WriteResult<TaskRow>.Conflict? BlockedFrom(TaskRow current, TaskState target) =>
+        target == TaskState.Doing && current.Status != TaskState.Doing && current.OpenBlockers.Length > 0
+            ? new WriteResult<TaskRow>.Conflict(
+                $"{current.Ref} is blocked by {string.Join(", ", current.OpenBlockers)}, which are not done. Finish them first or remove the dependency.",
+                new Dictionary<string, object?> { ["blockedBy"] = current.OpenBlockers })
+            : null;
+
     /// <summary>A parent must be another task of the same project that is not one of the task's own descendants.</summary>
     private static async Task<string?> ParentProblemAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, TaskRow task, Guid parentId, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("""
             WITH RECURSIVE ancestors AS (
-                SELECT id, parent_id, project_id FROM tasks WHERE id = @parent_id
+                SELECT id, parent_id FROM tasks WHERE id = @parent_id
                 UNION
-                SELECT t.id, t.parent_id, t.project_id FROM tasks t JOIN ancestors a ON t.id = a.parent_id)
+                SELECT t.id, t.parent_id FROM tasks t JOIN ancestors a ON t.id = a.parent_id)
             SELECT (SELECT project_id FROM tasks WHERE id = @parent_id) AS project_id,
                    EXISTS (SELECT 1 FROM ancestors WHERE id = @task_id) AS cycle
             """, connection, transaction);

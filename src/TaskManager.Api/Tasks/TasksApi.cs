@@ -15,21 +15,38 @@ public static class TasksApi
 
     public static RouteGroupBuilder MapTasksApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireScope(Scopes.Read);
+        var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireScope(Scopes.Read).WithApiConventions();
 
         group.MapGet("/", ListTasks).WithName("ListTasks")
-            .WithSummary("Lists tasks in board order, filtered; keyset-paged with nextCursor.")
+            .WithSummary("Lists tasks in board order (manual position), filtered; keyset-paged with nextCursor.")
+            .WithDescription("status and priority may repeat (status=todo&status=doing) or be comma-separated. q searches title and description (Postgres full-text, all words). ready=true keeps tasks that are todo, not archived and not blocked.")
             .AcceptsQuery("project", "status", "assignee", "label", "priority", "parent", "ready", "q", "includeArchived", "limit", "cursor");
         group.MapPost("/", CreateTask).WithName("CreateTask").WithSummary("Creates a task at the end of its status column.")
+            .RequireScope(Scopes.Write).WithIdempotency()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/claim", ClaimTask).WithName("ClaimTask")
+            .WithSummary("Atomically assigns the best ready task (priority, then board order) to the caller and moves it to doing; 204 when none is ready.")
             .RequireScope(Scopes.Write);
-        group.MapGet("/{task}", GetTask).WithName("GetTask").WithSummary("Gets a task by id or KEY-n reference.");
+        group.MapGet("/{task}", GetTask).WithName("GetTask").WithSummary("Gets a task by id or KEY-n reference; ETag is its version.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPatch("/{task}", UpdateTask).WithName("UpdateTask")
-            .WithSummary("Changes the fields present in the body (null clears). If-Match makes it conflict-safe.")
-            .RequireScope(Scopes.Write);
+            .WithSummary("Changes the fields present in the body (null clears). If-Match makes it conflict-safe; without it the last writer wins.")
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+        group.MapPost("/{task}/move", MoveTask).WithName("MoveTask")
+            .WithSummary("Moves a task to a status column, before or after a neighbour (or to the end); no other task is renumbered.")
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
         group.MapPost("/{task}/archive", ArchiveTask).WithName("ArchiveTask").WithSummary("Archives a task (hidden from lists by default).")
-            .RequireScope(Scopes.Write);
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
         group.MapPost("/{task}/restore", RestoreTask).WithName("RestoreTask").WithSummary("Restores an archived task.")
-            .RequireScope(Scopes.Write);
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+        group.MapGet("/{task}/blockers", ListBlockers).WithName("ListBlockers").WithSummary("Lists the tasks this task is blocked by, done or not.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{task}/blockers", AddBlocker).WithName("AddBlocker")
+            .WithSummary("Marks the task as blocked by another task (any project); a dependency cycle is refused with 409.")
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+        group.MapDelete("/{task}/blockers/{blocker}", RemoveBlocker).WithName("RemoveBlocker")
+            .WithSummary("Removes a blocked-by dependency; removing one that is not there changes nothing.")
+            .RequireScope(Scopes.Write).WithConcurrencyProblems();
         return group;
     }
 
@@ -52,7 +69,7 @@ public static class TasksApi
             }
             else
             {
-                validation.Add("cursor", "cursor is not a cursor this API issued; use the nextCursor of the previous page.");
+                validation.Add("cursor", Paging.BadCursor);
             }
         }
 
@@ -180,7 +197,7 @@ public static class TasksApi
             labels ?? current.Labels,
             request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
             request.Parent.IsSet ? parentId : current.ParentId), user.Actor(), ct);
-        return ToResult(task, result, http);
+        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
     }
 
     public static Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> ArchiveTask(
@@ -202,29 +219,123 @@ public static class TasksApi
         {
             return Problems.BadRequest(ifMatchError!);
         }
-        return ToResult(task, await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), ct), http);
+        var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), ct);
+        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
     }
 
-    private static Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult> ToResult(string task, TaskWriteResult result, HttpContext http)
+    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> MoveTask(
+        string task, MoveTaskRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        switch (result)
+        if (!TaskReference.TryParse(task, out var reference))
         {
-            case TaskWriteResult.Done done:
-                Concurrency.SetETag(http, done.Task.Version);
-                return TypedResults.Ok(TaskDto.From(done.Task));
-            case TaskWriteResult.NotFound:
-                return Problems.NotFound($"Task '{task}' does not exist.");
-            case TaskWriteResult.VersionMismatch mismatch:
-                return Problems.PreconditionFailed($"task {task}", mismatch.CurrentVersion);
-            case TaskWriteResult.Blocked blocked:
-                return Problems.Conflict(
-                    $"Task {task} is blocked by {string.Join(", ", blocked.Blockers)}, which are not done. Finish them first or remove the dependency.",
-                    new Dictionary<string, object?> { ["blockedBy"] = blocked.Blockers });
-            case TaskWriteResult.Rejected rejected:
-                return Problems.Invalid(rejected.Field, rejected.Detail);
-            default:
-                throw new InvalidOperationException($"Unexpected result {result}.");
+            return Problems.BadRequest(TaskReference.Describe(task));
         }
+        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
+        {
+            return Problems.BadRequest(ifMatchError!);
+        }
+        var validation = new Validation();
+        if (request.Before is not null && request.After is not null)
+        {
+            validation.Add("before", "Give before or after, not both.");
+        }
+        (TaskReference, bool, string)? anchor = null;
+        foreach (var (text, after, field) in new[] { (request.Before, false, "before"), (request.After, true, "after") })
+        {
+            if (text is null)
+            {
+                continue;
+            }
+            if (TaskReference.TryParse(text, out var neighbour))
+            {
+                anchor = (neighbour, after, field);
+            }
+            else
+            {
+                validation.Add(field, TaskReference.Describe(text));
+            }
+        }
+        if (request.Status is null && anchor is null)
+        {
+            validation.Add("status", "Give a status, a neighbour (before or after), or both.");
+        }
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+        var result = await tasks.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), ct);
+        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+    }
+
+    public static async Task<Results<Ok<TaskDto>, NoContent, ValidationProblem>> ClaimTask(
+        ClaimTaskRequest request, TaskStore tasks, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        var validation = new Validation();
+        Guid? projectId = null;
+        if (request.Project is not null && (projectId = (await projects.FindAsync(request.Project, ct))?.Id) is null)
+        {
+            validation.Add("project", $"Project '{request.Project}' does not exist.");
+        }
+        var labels = request.Labels is null ? null : ValidateLabels(request.Labels, validation);
+        var assignee = ValidateAssignee(request.Assignee, validation) ?? user.Actor();
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var filter = new ClaimFilter(projectId, labels is { Length: > 0 } ? labels : null,
+            request.Priority is { Length: > 0 } p ? [.. p.Select(x => Naming.SnakeCase(x))] : null);
+        var row = await tasks.ClaimAsync(filter, assignee, user.Actor(), ct);
+        if (row is null)
+        {
+            return TypedResults.NoContent();
+        }
+        Concurrency.SetETag(http, row.Version);
+        return TypedResults.Ok(TaskDto.From(row));
+    }
+
+    public static async Task<Results<Ok<TaskDto[]>, ProblemHttpResult>> ListBlockers(string task, TaskStore tasks, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(task, out var reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        var row = await tasks.FindAsync(reference, ct);
+        if (row is null)
+        {
+            return Problems.NotFound($"Task '{task}' does not exist.");
+        }
+        return TypedResults.Ok((await tasks.ListBlockersAsync(row.Id, ct)).Select(TaskDto.From).ToArray());
+    }
+
+    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> AddBlocker(
+        string task, AddBlockerRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(task, out var reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        if (!TaskReference.TryParse(request.Blocker, out var blocker))
+        {
+            return Problems.Invalid("blocker", request.Blocker is null ? "blocker is required: the blocking task's ref or id." : TaskReference.Describe(request.Blocker));
+        }
+        var result = await tasks.AddBlockerAsync(reference, blocker, user.Actor(), ct);
+        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+    }
+
+    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> RemoveBlocker(
+        string task, string blocker, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(task, out var reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        if (!TaskReference.TryParse(blocker, out var blockerReference))
+        {
+            return Problems.Invalid("blocker", TaskReference.Describe(blocker));
+        }
+        var result = await tasks.RemoveBlockerAsync(reference, blockerReference, user.Actor(), ct);
+        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
     }
 
     /// <summary>The task a field refers to; a malformed or unknown reference is a validation error on that field.</summary>

@@ -98,13 +98,16 @@ CREATE TABLE api_tokens (
     created_by   text NOT NULL
 );
 
+-- A create sent with an Idempotency-Key: first a pending claim on the key (status_code NULL), then the response
+-- to replay for 24 hours. Keys are per actor, so two tokens cannot see each other's responses.
 CREATE TABLE idempotency_keys (
     actor        text NOT NULL,
     key          text NOT NULL,
     request_hash bytea NOT NULL,
-    status_code  integer NOT NULL,
+    status_code  integer,
     location     text,
-    body         text NOT NULL,
+    etag         text,
+    body         text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (actor, key)
 );

@@ -1,0 +1,127 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using TaskManager.Api.Auth;
+using TaskManager.Api.Events;
+using TaskManager.Api.Http;
+using TaskManager.Api.Projects;
+using TaskManager.Api.Tasks;
+
+namespace TaskManager.Api.Comments;
+
+public sealed record CommentDto(Guid Id, Guid TaskId, string TaskRef, string Author, string Body, DateTimeOffset CreatedAt);
+
+public sealed record AddCommentRequest(string? Body);
+
+/// <summary>The work log of a task: append-only comments by people and agents, oldest first.</summary>
+public static class CommentsApi
+{
+    public const int MaxBodyLength = 65536;
+
+    public static RouteGroupBuilder MapCommentsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/tasks/{task}/comments").WithTags("Comments").RequireScope(Scopes.Read).WithApiConventions();
+        group.MapGet("/", ListComments).WithName("ListComments").WithSummary("Lists a task's comments, oldest first; keyset-paged.")
+            .AcceptsQuery("limit", "cursor")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/", AddComment).WithName("AddComment").WithSummary("Appends a comment (markdown) to a task's work log.")
+            .RequireScope(Scopes.Write).WithIdempotency()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return group;
+    }
+
+    public static async Task<Results<Ok<Page<CommentDto>>, ValidationProblem, ProblemHttpResult>> ListComments(
+        string task, int? limit, string? cursor, TaskStore tasks, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        var validation = new Validation();
+        Paging.ValidateLimit(limit, validation);
+        Guid? after = null;
+        if (cursor is not null)
+        {
+            if (Paging.Decode(cursor, 1) is [var id] && Guid.TryParse(id, out var afterId))
+            {
+                after = afterId;
+            }
+            else
+            {
+                validation.Add("cursor", Paging.BadCursor);
+            }
+        }
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+        if (await FindTaskAsync(task, tasks, ct) is not { } row)
+        {
+            return TaskNotFound(task);
+        }
+
+        var pageSize = limit ?? Paging.DefaultLimit;
+        // Ids are UUIDv7: in creation order.
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, author, body, created_at FROM task_comments
+            WHERE task_id = @task_id AND (@after::uuid IS NULL OR id > @after)
+            ORDER BY id
+            LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("task_id", row.Id);
+        command.Parameters.AddWithValue("after", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)after ?? DBNull.Value);
+        command.Parameters.AddWithValue("limit", pageSize + 1);
+        var comments = new List<CommentDto>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            comments.Add(new CommentDto(reader.GetGuid(0), row.Id, row.Ref, reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        }
+        var next = comments.Count > pageSize ? Paging.Encode(comments[pageSize - 1].Id.ToString()) : null;
+        return TypedResults.Ok(new Page<CommentDto>([.. comments.Take(pageSize)], next));
+    }
+
+    public static async Task<Results<Created<CommentDto>, ValidationProblem, ProblemHttpResult>> AddComment(
+        string task, AddCommentRequest request, TaskStore tasks, NpgsqlDataSource dataSource, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var body = request.Body?.Trim() ?? "";
+        if (body.Length == 0)
+        {
+            return Problems.Invalid("body", "body is required: the comment text (markdown).");
+        }
+        if (body.Length > MaxBodyLength)
+        {
+            return Problems.Invalid("body", $"body must be at most {MaxBodyLength} characters (got {body.Length}).");
+        }
+        if (await FindTaskAsync(task, tasks, ct) is not { } row)
+        {
+            return TaskNotFound(task);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO task_comments (id, task_id, author, body) VALUES (@id, @task_id, @author, @body)
+            RETURNING created_at
+            """, connection, transaction);
+        var id = Guid.CreateVersion7();
+        insert.Parameters.AddWithValue("id", id);
+        insert.Parameters.AddWithValue("task_id", row.Id);
+        insert.Parameters.AddWithValue("author", user.Actor());
+        insert.Parameters.AddWithValue("body", body);
+        DateTimeOffset createdAt;
+        await using (var reader = await insert.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            createdAt = reader.GetFieldValue<DateTimeOffset>(0);
+        }
+        await EventLog.AppendAsync(connection, transaction, user.Actor(), EventKinds.CommentAdded, row.ProjectId, row.Id,
+            new JsonObject { ["ref"] = row.Ref, ["commentId"] = id.ToString(), ["body"] = body.Length > 280 ? body[..280] + "…" : body }, ct);
+        await transaction.CommitAsync(ct);
+
+        return TypedResults.Created($"/api/tasks/{row.Ref}/comments", new CommentDto(id, row.Id, row.Ref, user.Actor(), body, createdAt));
+    }
+
+    private static async Task<TaskRow?> FindTaskAsync(string task, TaskStore tasks, CancellationToken ct) =>
+        TaskReference.TryParse(task, out var reference) ? await tasks.FindAsync(reference, ct) : null;
+
+    private static ProblemHttpResult TaskNotFound(string task) =>
+        TaskReference.TryParse(task, out _) ? Problems.NotFound($"Task '{task}' does not exist.") : Problems.BadRequest(TaskReference.Describe(task));
+}

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace TaskManager.Api.Events;
+
+/// <summary>Reads the event log: history pages, replays after a Last-Event-ID, and single events for the live stream.</summary>
+public sealed class EventStore(NpgsqlDataSource dataSource)
+{
+    private const string Select = """
+        SELECT e.id, e.occurred_at, e.actor, e.kind, e.project_id, p.key, e.task_id,
+               CASE WHEN t.id IS NULL THEN NULL ELSE p.key || '-' || t.number END, e.data::text
+        FROM task_events e
+        JOIN projects p ON p.id = e.project_id
+        LEFT JOIN tasks t ON t.id = e.task_id
+        """;
+
+    private static EventDto Read(NpgsqlDataReader r)
+    {
+        using var data = JsonDocument.Parse(r.GetString(8));
+        return new(r.GetInt64(0), r.GetFieldValue<DateTimeOffset>(1), r.GetString(2), r.GetString(3), r.GetGuid(4), r.GetString(5),
+            r.IsDBNull(6) ? null : r.GetGuid(6), r.IsDBNull(7) ? null : r.GetString(7), data.RootElement.Clone());
+    }
+
+    /// <summary>Events after <paramref name="afterId"/>, oldest first, of one task or one project (or all when both are null).</summary>
+    public async Task<List<EventDto>> ListAsync(Guid? projectId, Guid? taskId, long afterId, int limit, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            {Select}
+            WHERE e.id > @after
+              AND (@project_id::uuid IS NULL OR e.project_id = @project_id)
+              AND (@task_id::uuid IS NULL OR e.task_id = @task_id)
+            ORDER BY e.id
+            LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("after", afterId);
+        command.Parameters.AddWithValue("project_id", NpgsqlDbType.Uuid, (object?)projectId ?? DBNull.Value);
+        command.Parameters.AddWithValue("task_id", NpgsqlDbType.Uuid, (object?)taskId ?? DBNull.Value);
+        command.Parameters.AddWithValue("limit", limit);
+        var events = new List<EventDto>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            events.Add(Read(reader));
+        }
+        return events;
+    }
+
+    public async Task<EventDto?> FindAsync(long id, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"{Select} WHERE e.id = @id");
+        command.Parameters.AddWithValue("id", id);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+}

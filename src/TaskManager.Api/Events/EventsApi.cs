@@ -1,0 +1,153 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http.HttpResults;
+using TaskManager.Api.Auth;
+using TaskManager.Api.Http;
+using TaskManager.Api.Projects;
+using TaskManager.Api.Tasks;
+
+namespace TaskManager.Api.Events;
+
+/// <summary>History (per task, per project) and the live event stream.</summary>
+public static class EventsApi
+{
+    public static RouteGroupBuilder MapEventsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api").WithTags("History and events").RequireScope(Scopes.Read).WithApiConventions();
+
+        group.MapGet("/tasks/{task}/history", TaskHistory).WithName("TaskHistory")
+            .WithSummary("A task's history, oldest first: every change with actor, time and old → new values.")
+            .AcceptsQuery("limit", "cursor")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/projects/{project}/history", ProjectHistory).WithName("ProjectHistory")
+            .WithSummary("A project's history, oldest first: changes to the project and to all of its tasks.")
+            .AcceptsQuery("limit", "cursor")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/events", StreamEvents).WithName("StreamEvents")
+            .WithSummary("Server-Sent Events: every change as it commits (event id = history id). Last-Event-ID resumes after that event.")
+            .WithDescription("Browsers' EventSource cannot send headers: it may pass the token as access_token and the resume point as lastEventId in the query.")
+            .AcceptsQuery("project", "lastEventId", "access_token");
+        return group;
+    }
+
+    public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> TaskHistory(
+        string task, int? limit, string? cursor, TaskStore tasks, EventStore events, CancellationToken ct)
+    {
+        if (!TaskReference.TryParse(task, out var reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        if (!TryReadPaging(limit, cursor, out var after, out var problem))
+        {
+            return problem;
+        }
+        if (await tasks.FindAsync(reference, ct) is not { } row)
+        {
+            return Problems.NotFound($"Task '{task}' does not exist.");
+        }
+        return TypedResults.Ok(await PageAsync(events, row.ProjectId, row.Id, after, limit, ct));
+    }
+
+    public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> ProjectHistory(
+        string project, int? limit, string? cursor, ProjectStore projects, EventStore events, CancellationToken ct)
+    {
+        if (!TryReadPaging(limit, cursor, out var after, out var problem))
+        {
+            return problem;
+        }
+        if (await projects.FindAsync(project, ct) is not { } row)
+        {
+            return Problems.NotFound($"Project '{project}' does not exist.");
+        }
+        return TypedResults.Ok(await PageAsync(events, row.Id, null, after, limit, ct));
+    }
+
+    public static async Task<Results<ServerSentEventsResult<EventDto>, ValidationProblem>> StreamEvents(
+        HttpRequest request, string? project, long? lastEventId, ProjectStore projects, EventStore events, EventBroadcaster broadcaster,
+        CancellationToken ct)
+    {
+        var validation = new Validation();
+        Guid? projectId = null;
+        if (project is not null && (projectId = (await projects.FindAsync(project, ct))?.Id) is null)
+        {
+            validation.Add("project", $"Project '{project}' does not exist.");
+        }
+        var header = request.Headers["Last-Event-ID"].ToString();
+        long? resumeAfter = lastEventId;
+        if (header.Length > 0)
+        {
+            if (long.TryParse(header, out var fromHeader) && fromHeader >= 0)
+            {
+                resumeAfter = fromHeader;
+            }
+            else
+            {
+                validation.Add("Last-Event-ID", "Last-Event-ID must be the id of an event this stream sent.");
+            }
+        }
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+        return TypedResults.ServerSentEvents(Stream(projectId, resumeAfter, events, broadcaster, ct));
+    }
+
+    /// <summary>
+    /// Subscribes before replaying, so nothing committed in between is missed; events the replay already sent are
+    /// skipped when they arrive live.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<EventDto>> Stream(
+        Guid? projectId, long? resumeAfter, EventStore events, EventBroadcaster broadcaster, [EnumeratorCancellation] CancellationToken ct)
+    {
+        using var subscription = broadcaster.Subscribe();
+        var lastSent = resumeAfter ?? 0;
+        if (resumeAfter is not null)
+        {
+            while (true)
+            {
+                var replay = await events.ListAsync(projectId, null, lastSent, Paging.MaxLimit, ct);
+                foreach (var e in replay)
+                {
+                    lastSent = e.Id;
+                    yield return Item(e);
+                }
+                if (replay.Count < Paging.MaxLimit)
+                {
+                    break;
+                }
+            }
+        }
+
+        await foreach (var e in subscription.Reader.ReadAllAsync(ct))
+        {
+            if (e.Id > lastSent && (projectId is null || e.ProjectId == projectId))
+            {
+                lastSent = e.Id;
+                yield return Item(e);
+            }
+        }
+    }
+
+    private static SseItem<EventDto> Item(EventDto e) => new(e, e.Kind) { EventId = e.Id.ToString() };
+
+    private static bool TryReadPaging(int? limit, string? cursor, out long after, out ValidationProblem problem)
+    {
+        var validation = new Validation();
+        Paging.ValidateLimit(limit, validation);
+        after = 0;
+        if (cursor is not null && !(Paging.Decode(cursor, 1) is [var id] && long.TryParse(id, out after)))
+        {
+            validation.Add("cursor", Paging.BadCursor);
+        }
+        problem = validation.Problem();
+        return validation.IsValid;
+    }
+
+    private static async Task<Page<EventDto>> PageAsync(EventStore events, Guid projectId, Guid? taskId, long after, int? limit, CancellationToken ct)
+    {
+        var pageSize = limit ?? Paging.DefaultLimit;
+        var rows = await events.ListAsync(projectId, taskId, after, pageSize + 1, ct);
+        var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Id.ToString()) : null;
+        return new Page<EventDto>([.. rows.Take(pageSize)], next);
+    }
+}
