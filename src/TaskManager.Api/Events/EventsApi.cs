@@ -89,17 +89,22 @@ public static class EventsApi
         {
             return validation.Problem();
         }
-        return TypedResults.ServerSentEvents(Stream(projectId, resumeAfter, events, broadcaster, ct));
+        return TypedResults.ServerSentEvents(Stream(request.HttpContext.Response, projectId, resumeAfter, events, broadcaster, ct));
     }
 
     /// <summary>
     /// Subscribes before replaying, so nothing committed in between is missed; events the replay already sent are
-    /// skipped when they arrive live.
+    /// skipped when they arrive live. The response headers go out once the subscription exists, so a client that has
+    /// them knows every later change will reach it.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<EventDto>> Stream(
-        Guid? projectId, long? resumeAfter, EventStore events, EventBroadcaster broadcaster, [EnumeratorCancellation] CancellationToken ct)
+        HttpResponse response, Guid? projectId, long? resumeAfter, EventStore events, EventBroadcaster broadcaster,
+        [EnumeratorCancellation] CancellationToken ct)
     {
         using var subscription = broadcaster.Subscribe();
+        // An SSE comment line: sends the headers and tells the client the stream is live before any event exists.
+        await response.Body.WriteAsync(": subscribed\n\n"u8.ToArray(), ct);
+        await response.Body.FlushAsync(ct);
         var lastSent = resumeAfter ?? 0;
         if (resumeAfter is not null)
         {

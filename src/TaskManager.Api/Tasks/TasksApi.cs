@@ -398,8 +398,12 @@ public static class TasksApi
         return parts;
     }
 
-    private static bool IsPosition(string text) =>
-        text.Length is > 0 and < 1000 && text.All(c => char.IsAsciiDigit(c) || c == '.') && text.Count(c => c == '.') <= 1;
+    /// <summary>A numeric position as Postgres prints it (positions before the first task are negative).</summary>
+    private static bool IsPosition(string text)
+    {
+        var digits = text.StartsWith('-') ? text[1..] : text;
+        return digits.Length is > 0 and < 1000 && digits.All(c => char.IsAsciiDigit(c) || c == '.') && digits.Count(c => c == '.') <= 1;
+    }
 
     private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

@@ -101,4 +101,58 @@ public sealed class ProjectsApiTests(AppFixture app)
 
         await response.AssertProblemAsync(400, field);
     }
+
+    [Fact]
+    public async Task Updating_a_project_is_conflict_safe_and_cannot_change_its_key()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+
+        var update = await _client.SendRawAsync(HttpMethod.Patch, $"/api/projects/{key}", """{"title":"New name","pinned":true}""", ifMatch: "\"1\"");
+        var stale = await _client.SendRawAsync(HttpMethod.Patch, $"/api/projects/{key}", """{"description":"Lost?"}""", ifMatch: "\"1\"");
+        var rekey = await _client.SendRawAsync(HttpMethod.Patch, $"/api/projects/{key}", """{"key":"OTHER"}""");
+
+        Assert.Equal(HttpStatusCode.OK, update.StatusCode);
+        Assert.Equal("\"2\"", update.Headers.ETag?.Tag);
+        var updated = await update.ReadJsonAsync();
+        Assert.True(updated.GetProperty("pinned").GetBoolean());
+        await stale.AssertProblemAsync(412);
+        await rekey.AssertProblemAsync(400, "key");
+        var current = await _client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/projects/{key}", TestHelpers.Ct).Timeout();
+        Assert.Equal("New name", current.GetProperty("title").GetString());
+        Assert.Equal("", current.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task An_archived_project_leaves_the_list_and_takes_no_new_tasks_until_restored()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+
+        var archived = await _client.PostAsync($"/api/projects/{key}/archive", null, TestHelpers.Ct).Timeout();
+        var create = await _client.SendRawAsync(HttpMethod.Post, "/api/tasks", $$"""{"project":"{{key}}","title":"Too late"}""");
+
+        Assert.Equal("admin", (await archived.ReadJsonAsync()).GetProperty("archivedBy").GetString());
+        await create.AssertProblemAsync(409);
+        Assert.DoesNotContain(key, await ListedKeysAsync($"q={key}"));
+        Assert.Contains(key, await ListedKeysAsync($"q={key}&includeArchived=true"));
+
+        await _client.PostAsync($"/api/projects/{key}/restore", null, TestHelpers.Ct).Timeout();
+        Assert.Contains(key, await ListedKeysAsync($"q={key}"));
+        Assert.Equal(HttpStatusCode.Created, (await _client.SendRawAsync(HttpMethod.Post, "/api/tasks", $$"""{"project":"{{key}}","title":"Welcome back"}""")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Project_search_matches_words_of_the_title()
+    {
+        var key = TestHelpers.NewProjectKey();
+        var word = "zeppelin" + key.ToLowerInvariant();
+        await _client.PostAsJsonAsync("/api/projects", new { key, title = $"The {word} project" }, TestHelpers.Ct).Timeout();
+
+        Assert.Equal([key], await ListedKeysAsync($"q={word}"));
+    }
+
+    private async Task<string[]> ListedKeysAsync(string query)
+    {
+        var page = await _client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/projects?{query}", TestHelpers.Ct).Timeout();
+        return [.. page.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("key").GetString()!)];
+    }
 }

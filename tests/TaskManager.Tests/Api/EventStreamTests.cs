@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using TaskManager.Tests.Infrastructure;
+
+namespace TaskManager.Tests.Api;
+
+public sealed class EventStreamTests(AppFixture app)
+{
+    private readonly HttpClient _admin = app.Api.CreateAdminClient();
+
+    [Fact]
+    public async Task A_change_reaches_an_open_stream_with_its_actor()
+    {
+        var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var agent = app.Api.CreateClient(await TokenAsync("claude-code"));
+        await using var stream = await EventStream.OpenAsync(_admin, $"/api/events?project={key}");
+
+        await agent.CreateTaskAsync(key, "Live");
+        await agent.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"status":"review"}""");
+
+        var created = await stream.NextAsync();
+        var updated = await stream.NextAsync();
+        Assert.Equal("task.created", created.EventType);
+        Assert.Equal("claude-code", created.Data.GetProperty("actor").GetString());
+        Assert.Equal($"{key}-1", created.Data.GetProperty("taskRef").GetString());
+        Assert.Equal("task.updated", updated.EventType);
+        Assert.Equal("review", updated.Data.GetProperty("data").GetProperty("changes").GetProperty("status").GetProperty("new").GetString());
+        Assert.True(long.Parse(updated.EventId!) > long.Parse(created.EventId!));
+    }
+
+    [Fact]
+    public async Task Last_Event_ID_resumes_after_the_last_event_seen()
+    {
+        var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _admin.CreateTaskAsync(key, "One");
+        await _admin.CreateTaskAsync(key, "Two");
+        await _admin.CreateTaskAsync(key, "Three");
+        var history = await _admin.GetFromJsonAsync<JsonElement>($"/api/projects/{key}/history", TestHelpers.Ct).Timeout();
+        var secondTask = history.GetProperty("items")[2].GetProperty("id").GetInt64();
+
+        await using var stream = await EventStream.OpenAsync(_admin, $"/api/events?project={key}", lastEventId: secondTask);
+
+        var replayed = await stream.NextAsync();
+        Assert.Equal($"{key}-3", replayed.Data.GetProperty("taskRef").GetString());
+        await _admin.CreateTaskAsync(key, "Four");
+        Assert.Equal($"{key}-4", (await stream.NextAsync()).Data.GetProperty("taskRef").GetString());
+    }
+
+    [Fact]
+    public async Task Other_projects_events_are_filtered_out()
+    {
+        var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var other = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var stream = await EventStream.OpenAsync(_admin, $"/api/events?project={key}");
+
+        await _admin.CreateTaskAsync(other, "Not for this board");
+        await _admin.CreateTaskAsync(key, "For this board");
+
+        Assert.Equal("For this board", (await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task A_browser_can_pass_its_token_in_the_query_of_the_stream_only()
+    {
+        var anonymous = app.Api.CreateClient(token: null);
+
+        await using var stream = await EventStream.OpenAsync(anonymous, $"/api/events?access_token={Uri.EscapeDataString(app.AdminToken)}");
+        var elsewhere = await anonymous.GetAsync($"/api/projects?access_token={Uri.EscapeDataString(app.AdminToken)}", TestHelpers.Ct).Timeout();
+
+        Assert.Equal("text/event-stream", stream.ContentType);
+        await elsewhere.AssertProblemAsync(401);
+    }
+
+    private async Task<string> TokenAsync(string name)
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name, scopes = new[] { "write" } }, TestHelpers.Ct).Timeout();
+        return (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
+    }
+}
+
+/// <summary>An open Server-Sent Events response, read one event at a time (each read with a timeout).</summary>
+public sealed class EventStream : IAsyncDisposable
+{
+    private readonly HttpResponseMessage _response;
+    private readonly IAsyncEnumerator<SseItem<JsonElement>> _events;
+    private readonly CancellationTokenSource _stop;
+
+    private EventStream(HttpResponseMessage response, Stream body, CancellationTokenSource stop)
+    {
+        _response = response;
+        _stop = stop;
+        _events = SseParser.Create(body, (_, data) => JsonDocument.Parse(data.ToArray()).RootElement.Clone()).EnumerateAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+    }
+
+    public string? ContentType => _response.Content.Headers.ContentType?.MediaType;
+
+    /// <summary>Returns once the server has subscribed: every change after this reaches the stream.</summary>
+    public static async Task<EventStream> OpenAsync(HttpClient client, string url, long? lastEventId = null)
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId.ToString());
+        }
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop.Token).Timeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return new EventStream(response, await response.Content.ReadAsStreamAsync(stop.Token).Timeout(), stop);
+    }
+
+    public async Task<SseItem<JsonElement>> NextAsync()
+    {
+        Assert.True(await _events.MoveNextAsync().AsTask().Timeout(), "The event stream ended.");
+        return _events.Current;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            await _events.DisposeAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected: we stopped reading.
+        }
+        _response.Dispose();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using TaskManager.Tests.Infrastructure;
+
+namespace TaskManager.Tests.Api;
+
+public sealed class MoveTests(AppFixture app)
+{
+    private readonly HttpClient _client = app.Api.CreateAdminClient();
+
+    [Fact]
+    public async Task Moving_before_and_after_neighbours_reorders_the_column_without_touching_other_tasks()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        foreach (var title in new[] { "A", "B", "C", "D" })
+        {
+            await _client.CreateTaskAsync(key, title);
+        }
+
+        await MoveAsync($"{key}-4", new { before = $"{key}-1" });   // D A B C
+        await MoveAsync($"{key}-1", new { after = $"{key}-3" });    // D B C A
+
+        Assert.Equal(["D", "B", "C", "A"], await ColumnAsync(key, "todo"));
+        var others = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}", TestHelpers.Ct).Timeout();
+        Assert.All(others.GetProperty("items").EnumerateArray().Where(t => t.GetProperty("title").GetString() is "B" or "C"),
+            t => Assert.Equal(1, t.GetProperty("version").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Moving_across_columns_places_the_task_beside_its_new_neighbour()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Todo");
+        await _client.CreateTaskAsync(key, "Review 1", new { status = "review" });
+        await _client.CreateTaskAsync(key, "Review 2", new { status = "review" });
+
+        var moved = await MoveAsync($"{key}-1", new { status = "review", after = $"{key}-2" });
+        var toEnd = await MoveAsync($"{key}-2", new { status = "done" });
+
+        Assert.Equal("review", moved.GetProperty("status").GetString());
+        Assert.Equal(["Todo", "Review 2"], await ColumnAsync(key, "review"));
+        Assert.Equal("done", toEnd.GetProperty("status").GetString());
+        var history = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1/history", TestHelpers.Ct).Timeout();
+        var move = history.GetProperty("items").EnumerateArray().Last();
+        Assert.Equal("task.moved", move.GetProperty("kind").GetString());
+        Assert.Equal("todo", move.GetProperty("data").GetProperty("status").GetProperty("old").GetString());
+        Assert.Equal("review", move.GetProperty("data").GetProperty("status").GetProperty("new").GetString());
+        Assert.Equal($"{key}-2", move.GetProperty("data").GetProperty("after").GetString());
+    }
+
+    [Fact]
+    public async Task Sixty_moves_into_the_same_gap_keep_an_exact_order()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "First");
+        await _client.CreateTaskAsync(key, "Last");
+        for (var i = 0; i < 60; i++)
+        {
+            await _client.CreateTaskAsync(key, $"M{i}");
+            // Each new task goes just after First: the gap between First and the previous one halves every time.
+            await MoveAsync($"{key}-{i + 3}", new { after = $"{key}-1" });
+        }
+
+        var column = await ColumnAsync(key, "todo");
+
+        Assert.Equal(["First", .. Enumerable.Range(0, 60).Reverse().Select(i => $"M{i}"), "Last"], column);
+    }
+
+    [Fact]
+    public async Task A_neighbour_in_another_column_or_project_is_refused()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var other = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Mover");
+        await _client.CreateTaskAsync(key, "Doing", new { status = "doing" });
+        await _client.CreateTaskAsync(other, "Elsewhere");
+
+        await (await PostMoveAsync($"{key}-1", new { after = $"{key}-2" })).AssertProblemAsync(400, "after");
+        await (await PostMoveAsync($"{key}-1", new { before = $"{other}-1" })).AssertProblemAsync(400, "before");
+        await (await PostMoveAsync($"{key}-1", new { before = $"{key}-1" })).AssertProblemAsync(400, "before");
+        await (await PostMoveAsync($"{key}-1", new { })).AssertProblemAsync(400, "status");
+        await (await PostMoveAsync($"{key}-1", new { before = $"{key}-2", after = $"{key}-2" })).AssertProblemAsync(400, "before");
+    }
+
+    [Fact]
+    public async Task A_stale_move_is_a_412()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Contended");
+        await _client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"priority":"high"}""");
+
+        var stale = await _client.SendRawAsync(HttpMethod.Post, $"/api/tasks/{key}-1/move", """{"status":"review"}""", ifMatch: "\"1\"");
+
+        await stale.AssertProblemAsync(412);
+        Assert.Equal(["Contended"], await ColumnAsync(key, "todo"));
+    }
+
+    private async Task<JsonElement> MoveAsync(string task, object body)
+    {
+        var response = await PostMoveAsync(task, body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.ReadJsonAsync();
+    }
+
+    private Task<HttpResponseMessage> PostMoveAsync(string task, object body) =>
+        _client.PostAsJsonAsync($"/api/tasks/{task}/move", body, TestHelpers.Ct).Timeout();
+
+    private async Task<string[]> ColumnAsync(string key, string status)
+    {
+        var page = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}&status={status}&limit=200", TestHelpers.Ct).Timeout();
+        return [.. page.GetProperty("items").EnumerateArray().Select(t => t.GetProperty("title").GetString()!)];
+    }
+}
