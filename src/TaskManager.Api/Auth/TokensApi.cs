@@ -1,7 +1,9 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using NpgsqlTypes;
+using TaskManager.Api.Database;
 using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Auth;
@@ -13,7 +15,7 @@ public sealed record TokenDto(
 /// <summary>The only response that ever contains a token's secret value.</summary>
 public sealed record CreatedTokenDto(TokenDto Token, string Secret);
 
-public sealed record CreateTokenRequest(string? Name, string[]? Scopes, DateTimeOffset? ExpiresAt);
+public sealed record CreateTokenRequest([property: Required] string? Name, [property: Required] string[]? Scopes, DateTimeOffset? ExpiresAt);
 
 public sealed record WhoAmIDto(string Name, string[] Scopes);
 
@@ -23,13 +25,14 @@ public static class TokensApi
 
     public static RouteGroupBuilder MapTokensApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/me", WhoAmI).WithTags("Tokens").WithName("WhoAmI")
-            .WithSummary("The actor name and scopes of the calling token.").RequireScope(Scopes.Read);
+        routes.MapGroup("/api/me").WithTags("Tokens").RequireScope(Scopes.Read).WithApiConventions()
+            .MapGet("/", WhoAmI).WithName("WhoAmI").WithSummary("The actor name and scopes of the calling token.");
 
-        var group = routes.MapGroup("/api/tokens").WithTags("Tokens").RequireScope(Scopes.Admin);
+        var group = routes.MapGroup("/api/tokens").WithTags("Tokens").RequireScope(Scopes.Admin).WithApiConventions();
         group.MapGet("/", ListTokens).WithName("ListTokens").WithSummary("Lists tokens (never their secrets).");
         group.MapPost("/", CreateToken).WithName("CreateToken").WithSummary("Creates a token; its secret is shown only in this response.");
-        group.MapDelete("/{id:guid}", RevokeToken).WithName("RevokeToken").WithSummary("Revokes a token at once.");
+        group.MapDelete("/{id:guid}", RevokeToken).WithName("RevokeToken").WithSummary("Revokes a token at once.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -40,13 +43,7 @@ public static class TokensApi
     {
         await using var command = dataSource.CreateCommand(
             "SELECT id, name, scopes, expires_at, last_used_at, revoked_at, created_at, created_by FROM api_tokens ORDER BY created_at, id");
-        var tokens = new List<TokenDto>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            tokens.Add(Read(reader));
-        }
-        return TypedResults.Ok(tokens.ToArray());
+        return TypedResults.Ok((await command.ReadAllAsync(Read, ct)).ToArray());
     }
 
     public static async Task<Results<Created<CreatedTokenDto>, ValidationProblem>> CreateToken(

@@ -1,8 +1,10 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using TaskManager.Api.Auth;
+using TaskManager.Api.Database;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
@@ -12,7 +14,7 @@ namespace TaskManager.Api.Comments;
 
 public sealed record CommentDto(Guid Id, Guid TaskId, string TaskRef, string Author, string Body, DateTimeOffset CreatedAt);
 
-public sealed record AddCommentRequest(string? Body);
+public sealed record AddCommentRequest([property: Required] string? Body);
 
 /// <summary>The work log of a task: append-only comments by people and agents, oldest first.</summary>
 public static class CommentsApi
@@ -68,12 +70,8 @@ public static class CommentsApi
         command.Parameters.AddWithValue("task_id", row.Id);
         command.Parameters.AddWithValue("after", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)after ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", pageSize + 1);
-        var comments = new List<CommentDto>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            comments.Add(new CommentDto(reader.GetGuid(0), row.Id, row.Ref, reader.GetString(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
-        }
+        var comments = await command.ReadAllAsync(
+            r => new CommentDto(r.GetGuid(0), row.Id, row.Ref, r.GetString(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), ct);
         var next = comments.Count > pageSize ? Paging.Encode(comments[pageSize - 1].Id.ToString()) : null;
         return TypedResults.Ok(new Page<CommentDto>([.. comments.Take(pageSize)], next));
     }

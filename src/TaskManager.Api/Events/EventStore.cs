@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using TaskManager.Api.Database;
 using NpgsqlTypes;
 
 namespace TaskManager.Api.Events;
@@ -37,20 +38,13 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("project_id", NpgsqlDbType.Uuid, (object?)projectId ?? DBNull.Value);
         command.Parameters.AddWithValue("task_id", NpgsqlDbType.Uuid, (object?)taskId ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", limit);
-        var events = new List<EventDto>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            events.Add(Read(reader));
-        }
-        return events;
+        return await command.ReadAllAsync(Read, ct);
     }
 
     public async Task<EventDto?> FindAsync(long id, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"{Select} WHERE e.id = @id");
         command.Parameters.AddWithValue("id", id);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? Read(reader) : null;
+        return await command.ReadFirstOrDefaultAsync(Read, ct);
     }
 }

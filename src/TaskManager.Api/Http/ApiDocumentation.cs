@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -13,6 +14,7 @@ public static class ApiDocumentation
     public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
+            options.AddSchemaTransformer(DescribeOptionalFields);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo
@@ -36,6 +38,39 @@ public static class ApiDocumentation
                 return Task.CompletedTask;
             });
         });
+
+    /// <summary>
+    /// A partial-update field (<see cref="Optional{T}"/>) is, on the wire, just a T that may be left out: describe it
+    /// as T, and never as required.
+    /// </summary>
+    private static async Task DescribeOptionalFields(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken ct)
+    {
+        var type = context.JsonTypeInfo.Type;
+        if (IsOptional(type))
+        {
+            var inner = await context.GetOrCreateSchemaAsync(type.GetGenericArguments()[0], null, ct);
+            schema.Type = inner.Type;
+            schema.Format = inner.Format;
+            schema.Enum = inner.Enum;
+            schema.Items = inner.Items;
+            schema.OneOf = inner.OneOf;
+            schema.AnyOf = inner.AnyOf;
+            schema.AllOf = inner.AllOf;
+            schema.Properties = inner.Properties;
+            return;
+        }
+        if (type.Name.EndsWith("Request", StringComparison.Ordinal) && type.Namespace?.StartsWith("TaskManager.", StringComparison.Ordinal) == true)
+        {
+            // Request records bind every field as optional and validate them in the handler, which names each
+            // missing one; [Required] marks those the handler insists on.
+            schema.Required = context.JsonTypeInfo.Properties
+                .Where(p => p.AttributeProvider?.IsDefined(typeof(RequiredAttribute), inherit: true) == true)
+                .Select(p => p.Name)
+                .ToHashSet();
+        }
+    }
+
+    private static bool IsOptional(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Optional<>);
 
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {

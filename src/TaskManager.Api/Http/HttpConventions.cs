@@ -13,6 +13,8 @@ public static class HttpConventions
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             // A misspelt field is an error the client sees, not a silently ignored change.
             options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            // "5" is not a number: a wrong type is an error, not a guess.
+            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();

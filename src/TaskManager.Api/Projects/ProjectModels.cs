@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Projects;
@@ -19,7 +20,7 @@ public sealed record ProjectDto(
         row.CreatedAt, row.CreatedBy, row.UpdatedAt, row.UpdatedBy, row.Version);
 }
 
-public sealed record CreateProjectRequest(string? Key, string? Title, string? Description, bool? Pinned);
+public sealed record CreateProjectRequest([property: Required] string? Key, [property: Required] string? Title, string? Description, bool? Pinned);
 
 /// <summary>A partial update: only the fields present change. The key is fixed once created (it is in every task ref).</summary>
 public sealed record UpdateProjectRequest(Optional<string?> Key, Optional<string?> Title, Optional<string?> Description, Optional<bool?> Pinned);

@@ -65,8 +65,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
             """, connection, transaction);
         command.Parameters.AddWithValue("id", NpgsqlDbType.Uuid, Guid.TryParse(reference, out var id) ? id : DBNull.Value);
         command.Parameters.AddWithValue("key", reference.Trim());
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? Read(reader) : null;
+        return await command.ReadFirstOrDefaultAsync(Read, ct);
     }
 
     /// <summary>Pinned first, then by key; <paramref name="after"/> is the keyset cursor.</summary>
@@ -85,13 +84,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("after_key", NpgsqlDbType.Text, (object?)after?.Key ?? DBNull.Value);
         command.Parameters.AddWithValue("after_pinned", after?.Pinned ?? false);
         command.Parameters.AddWithValue("limit", limit);
-        var rows = new List<ProjectRow>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rows.Add(Read(reader));
-        }
-        return rows;
+        return await command.ReadAllAsync(Read, ct);
     }
 
     public Task<WriteResult<ProjectRow>> UpdateAsync(

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using TaskManager.Api.Http;
 
@@ -42,7 +43,7 @@ public sealed record TaskDto(
 public sealed record SubtaskProgress(int Total, int Done);
 
 public sealed record CreateTaskRequest(
-    string? Project, string? Title, string? Description, TaskState? Status, TaskPriority? Priority,
+    [property: Required] string? Project, [property: Required] string? Title, string? Description, TaskState? Status, TaskPriority? Priority,
     string? Assignee, string[]? Labels, DateOnly? DueDate, string? Parent);
 
 /// <summary>A partial update: only the fields present change; <c>null</c> clears an optional field.</summary>
@@ -67,4 +68,4 @@ public sealed record ClaimTaskRequest(string? Project, string[]? Labels, TaskPri
 /// <summary>Filters of the claim, resolved.</summary>
 public sealed record ClaimFilter(Guid? ProjectId, string[]? Labels, string[]? Priorities);
 
-public sealed record AddBlockerRequest(string? Blocker);
+public sealed record AddBlockerRequest([property: Required] string? Blocker);

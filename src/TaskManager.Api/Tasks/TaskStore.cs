@@ -63,8 +63,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("id", NpgsqlDbType.Uuid, (object?)reference.Id ?? DBNull.Value);
         command.Parameters.AddWithValue("key", NpgsqlDbType.Text, (object?)reference.ProjectKey ?? DBNull.Value);
         command.Parameters.AddWithValue("number", reference.Number);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? Read(reader) : null;
+        return await command.ReadFirstOrDefaultAsync(Read, ct);
     }
 
     private static async Task<TaskRow> ReReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken ct) =>
@@ -339,13 +338,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             ORDER BY p.key, t.number
             """);
         command.Parameters.AddWithValue("id", taskId);
-        var rows = new List<TaskRow>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rows.Add(Read(reader));
-        }
-        return rows;
+        return await command.ReadAllAsync(Read, ct);
     }
 
     /// <summary>Makes <paramref name="blocker"/> block the task, unless that closes a cycle. Adding it twice is a no-op.</summary>
@@ -464,13 +457,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("after_position", NpgsqlDbType.Text, (object?)after?.Position ?? DBNull.Value);
         command.Parameters.AddWithValue("after_id", NpgsqlDbType.Uuid, (object?)after?.Id ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", limit);
-        var rows = new List<TaskRow>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rows.Add(Read(reader));
-        }
-        return rows;
+        return await command.ReadAllAsync(Read, ct);
     }
 
     private Task<WriteResult<TaskRow>> WriteAsync(

@@ -51,13 +51,13 @@ public static class TasksApi
     }
 
     public static async Task<Results<Ok<Page<TaskDto>>, ValidationProblem>> ListTasks(
-        TaskStore tasks, ProjectStore projects, HttpRequest request,
-        string? project, string? assignee, string? label, string? parent, bool? ready, string? q,
+        TaskStore tasks, ProjectStore projects,
+        string? project, string[]? status, string? assignee, string? label, string[]? priority, string? parent, bool? ready, string? q,
         bool? includeArchived, int? limit, string? cursor, CancellationToken ct)
     {
         var validation = new Validation();
-        var statuses = ParseEnums<TaskState>(request.Query["status"], "status", validation);
-        var priorities = ParseEnums<TaskPriority>(request.Query["priority"], "priority", validation);
+        var statuses = ParseEnums<TaskState>(status, "status", validation);
+        var priorities = ParseEnums<TaskPriority>(priority, "priority", validation);
         Paging.ValidateLimit(limit, validation);
 
         (string, Guid)? after = null;
@@ -154,13 +154,9 @@ public static class TasksApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> UpdateTask(
         string task, UpdateTaskRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (!TaskReference.TryParse(task, out var reference))
+        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
-            return Problems.BadRequest(TaskReference.Describe(task));
-        }
-        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
-        {
-            return Problems.BadRequest(ifMatchError!);
+            return badTarget;
         }
 
         var validation = new Validation();
@@ -211,13 +207,9 @@ public static class TasksApi
     private static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> SetArchived(
         string task, bool archived, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (!TaskReference.TryParse(task, out var reference))
+        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
-            return Problems.BadRequest(TaskReference.Describe(task));
-        }
-        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
-        {
-            return Problems.BadRequest(ifMatchError!);
+            return badTarget;
         }
         var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), ct);
         return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
@@ -226,13 +218,9 @@ public static class TasksApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> MoveTask(
         string task, MoveTaskRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (!TaskReference.TryParse(task, out var reference))
+        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
-            return Problems.BadRequest(TaskReference.Describe(task));
-        }
-        if (!Concurrency.TryGetExpectedVersion(http.Request, out var expectedVersion, out var ifMatchError))
-        {
-            return Problems.BadRequest(ifMatchError!);
+            return badTarget;
         }
         var validation = new Validation();
         if (request.Before is not null && request.After is not null)
@@ -338,6 +326,19 @@ public static class TasksApi
         return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
     }
 
+    /// <summary>The task a write addresses and the version it expects (If-Match), or the problem with either.</summary>
+    private static ProblemHttpResult? ReadWriteTarget(string task, HttpRequest request, out TaskReference reference, out int? expectedVersion)
+    {
+        expectedVersion = null;
+        if (!TaskReference.TryParse(task, out reference))
+        {
+            return Problems.BadRequest(TaskReference.Describe(task));
+        }
+        return Concurrency.TryGetExpectedVersion(request, out expectedVersion, out var ifMatchError)
+            ? null
+            : Problems.BadRequest(ifMatchError!);
+    }
+
     /// <summary>The task a field refers to; a malformed or unknown reference is a validation error on that field.</summary>
     private static async Task<TaskRow?> FindReferencedTaskAsync(string text, string field, TaskStore tasks, Validation validation, CancellationToken ct)
     {
@@ -382,10 +383,10 @@ public static class TasksApi
         return cleaned;
     }
 
-    private static string[]? ParseEnums<T>(Microsoft.Extensions.Primitives.StringValues values, string field, Validation validation)
+    private static string[]? ParseEnums<T>(string[]? values, string field, Validation validation)
         where T : struct, Enum
     {
-        var parts = values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+        var parts = (values ?? []).SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
         if (parts.Length == 0)
         {
             return null;

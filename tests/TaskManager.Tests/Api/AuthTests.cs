@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Npgsql;
 using TaskManager.Tests.Infrastructure;
 
 namespace TaskManager.Tests.Api;
@@ -9,47 +10,73 @@ public sealed class AuthTests(AppFixture app)
 {
     private readonly HttpClient _admin = app.Api.CreateAdminClient();
 
-    public static TheoryData<string, string> Endpoints => new()
-    {
-        { "GET", "/api/projects" },
-        { "POST", "/api/projects" },
-        { "GET", "/api/projects/WEB" },
-        { "GET", "/api/tasks" },
-        { "POST", "/api/tasks" },
-        { "GET", "/api/tasks/WEB-1" },
-        { "PATCH", "/api/tasks/WEB-1" },
-        { "POST", "/api/tasks/WEB-1/archive" },
-        { "POST", "/api/tasks/WEB-1/restore" },
-        { "GET", "/api/me" },
-        { "POST", "/api/tasks/WEB-1/move" },
-        { "POST", "/api/tasks/claim" },
-        { "GET", "/api/tasks/WEB-1/blockers" },
-        { "POST", "/api/tasks/WEB-1/blockers" },
-        { "DELETE", "/api/tasks/WEB-1/blockers/WEB-2" },
-        { "GET", "/api/tasks/WEB-1/comments" },
-        { "POST", "/api/tasks/WEB-1/comments" },
-        { "GET", "/api/tasks/WEB-1/history" },
-        { "PATCH", "/api/projects/WEB" },
-        { "POST", "/api/projects/WEB/archive" },
-        { "POST", "/api/projects/WEB/restore" },
-        { "GET", "/api/projects/WEB/history" },
-        { "GET", "/api/events" },
-        { "GET", "/api/tokens" },
-        { "POST", "/api/tokens" },
-        { "DELETE", $"/api/tokens/{Guid.Empty}" },
-    };
+    /// <summary>Every api endpoint and the scope it needs. Authorization runs before the handler, so ids need not exist.</summary>
+    private static readonly (string Method, string Url, string Scope)[] AllEndpoints =
+    [
+        ("GET", "/api/me", "read"),
+        ("GET", "/api/projects", "read"),
+        ("POST", "/api/projects", "write"),
+        ("GET", "/api/projects/WEB", "read"),
+        ("PATCH", "/api/projects/WEB", "write"),
+        ("POST", "/api/projects/WEB/archive", "write"),
+        ("POST", "/api/projects/WEB/restore", "write"),
+        ("GET", "/api/projects/WEB/history", "read"),
+        ("GET", "/api/tasks", "read"),
+        ("POST", "/api/tasks", "write"),
+        ("POST", "/api/tasks/claim", "write"),
+        ("GET", "/api/tasks/WEB-1", "read"),
+        ("PATCH", "/api/tasks/WEB-1", "write"),
+        ("POST", "/api/tasks/WEB-1/move", "write"),
+        ("POST", "/api/tasks/WEB-1/archive", "write"),
+        ("POST", "/api/tasks/WEB-1/restore", "write"),
+        ("GET", "/api/tasks/WEB-1/blockers", "read"),
+        ("POST", "/api/tasks/WEB-1/blockers", "write"),
+        ("DELETE", "/api/tasks/WEB-1/blockers/WEB-2", "write"),
+        ("GET", "/api/tasks/WEB-1/comments", "read"),
+        ("POST", "/api/tasks/WEB-1/comments", "write"),
+        ("GET", "/api/tasks/WEB-1/history", "read"),
+        ("GET", "/api/events?project=NOSUCHPROJ", "read"),
+        ("GET", "/api/tokens", "admin"),
+        ("POST", "/api/tokens", "admin"),
+        ("DELETE", $"/api/tokens/{Guid.Empty}", "admin"),
+    ];
+
+    public static TheoryData<string, string> Endpoints => new(AllEndpoints.Select(e => (e.Method, e.Url)));
+
+    public static TheoryData<string, string, string> WriteAndAdminEndpoints => new(AllEndpoints.Where(e => e.Scope != "read"));
 
     [Theory]
     [MemberData(nameof(Endpoints))]
     public async Task Requests_without_a_valid_token_get_401(string method, string url)
     {
-        foreach (var token in new[] { null, "wrong-token-0123456789" })
+        var revoked = await CreateTokenAsync("soon-revoked", "admin");
+        await RevokeAsync(revoked);
+        var expired = await CreateTokenAsync("soon-expired", "admin");
+        await ExpireAsync("soon-expired");
+
+        foreach (var token in new[] { null, "wrong-token-0123456789", revoked, expired })
         {
             var client = app.Api.CreateClient(token);
             var response = await client.SendRawAsync(new HttpMethod(method), url, "{}");
 
             await response.AssertProblemAsync(401);
             Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(WriteAndAdminEndpoints))]
+    public async Task Tokens_without_the_needed_scope_get_403(string method, string url, string scope)
+    {
+        var reader = app.Api.CreateClient(await CreateTokenAsync("reader", "read"));
+        var writer = app.Api.CreateClient(await CreateTokenAsync("writer", "write"));
+
+        var byReader = await reader.SendRawAsync(new HttpMethod(method), url, "{}");
+        await byReader.AssertProblemAsync(403);
+        Assert.Contains(scope, (await byReader.ReadJsonAsync()).GetProperty("detail").GetString());
+        if (scope == "admin")
+        {
+            await (await writer.SendRawAsync(new HttpMethod(method), url, "{}")).AssertProblemAsync(403);
         }
     }
 
@@ -141,5 +168,24 @@ public sealed class AuthTests(AppFixture app)
         var response = await _admin.PostAsJsonAsync("/api/tokens", new { name, scopes }, TestHelpers.Ct).Timeout();
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
+    }
+
+    private async Task RevokeAsync(string secret)
+    {
+        var client = app.Api.CreateClient(secret);
+        var me = await client.GetFromJsonAsync<JsonElement>("/api/me", TestHelpers.Ct).Timeout();
+        var tokens = await _admin.GetFromJsonAsync<JsonElement>("/api/tokens", TestHelpers.Ct).Timeout();
+        var id = tokens.EnumerateArray().Last(t => t.GetProperty("name").GetString() == me.GetProperty("name").GetString()).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync($"/api/tokens/{id}", TestHelpers.Ct).Timeout()).StatusCode);
+    }
+
+    /// <summary>Expiry must be in the future when a token is made, so the test moves it into the past directly.</summary>
+    private async Task ExpireAsync(string name)
+    {
+        await using var connection = new NpgsqlConnection(app.DatabaseConnectionString);
+        await connection.OpenAsync(TestHelpers.Ct).Timeout();
+        await using var command = new NpgsqlCommand("UPDATE api_tokens SET expires_at = now() - interval '1 minute' WHERE name = @name", connection);
+        command.Parameters.AddWithValue("name", name);
+        await command.ExecuteNonQueryAsync(TestHelpers.Ct).Timeout();
     }
 }
