@@ -1,5 +1,6 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Http;
@@ -11,6 +12,8 @@ namespace TaskManager.Api.Events;
 /// <summary>History (per task, per project) and the live event stream.</summary>
 public static class EventsApi
 {
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(20);
+
     public static RouteGroupBuilder MapEventsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api").WithTags("History and events").RequireScope(Scopes.Read).WithApiConventions();
@@ -123,12 +126,41 @@ public static class EventsApi
             }
         }
 
-        await foreach (var e in subscription.Reader.ReadAllAsync(ct))
+        while (true)
         {
-            if (e.Id > lastSent && (projectId is null || e.ProjectId == projectId))
+            if (!await WaitForEventsAsync(subscription.Reader, response, ct))
             {
-                lastSent = e.Id;
-                yield return Item(e);
+                yield break;
+            }
+            while (subscription.Reader.TryRead(out var e))
+            {
+                if (e.Id > lastSent && (projectId is null || e.ProjectId == projectId))
+                {
+                    lastSent = e.Id;
+                    yield return Item(e);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for the next event; while none comes, sends an SSE comment every <see cref="KeepAlive"/> so proxies and
+    /// load balancers do not close the connection as idle.
+    /// </summary>
+    private static async Task<bool> WaitForEventsAsync(ChannelReader<EventDto> reader, HttpResponse response, CancellationToken ct)
+    {
+        while (true)
+        {
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            idle.CancelAfter(KeepAlive);
+            try
+            {
+                return await reader.WaitToReadAsync(idle.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                await response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), ct);
+                await response.Body.FlushAsync(ct);
             }
         }
     }

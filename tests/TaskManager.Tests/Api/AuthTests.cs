@@ -139,6 +139,21 @@ public sealed class AuthTests(AppFixture app)
     }
 
     [Fact]
+    public async Task Using_a_token_records_when_it_was_last_used()
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name = "tracked", scopes = new[] { "read" } }, TestHelpers.Ct).Timeout();
+        var created = await response.ReadJsonAsync();
+        var id = created.GetProperty("token").GetProperty("id").GetString();
+        Assert.Equal(JsonValueKind.Null, created.GetProperty("token").GetProperty("lastUsedAt").ValueKind);
+
+        await app.Api.CreateClient(created.GetProperty("secret").GetString()).GetAsync("/api/me", TestHelpers.Ct).Timeout();
+
+        var tokens = await _admin.GetFromJsonAsync<JsonElement>("/api/tokens", TestHelpers.Ct).Timeout();
+        var listed = tokens.EnumerateArray().Single(t => t.GetProperty("id").GetString() == id);
+        Assert.Equal(JsonValueKind.String, listed.GetProperty("lastUsedAt").ValueKind);
+    }
+
+    [Fact]
     public async Task Token_secrets_are_shown_once_and_never_listed()
     {
         var response = await _admin.PostAsJsonAsync("/api/tokens", new { name = "listed", scopes = new[] { "read" } }, TestHelpers.Ct).Timeout();

@@ -102,6 +102,28 @@ public sealed class WholeAppTests(AppFixture app)
     }
 
     [Fact]
+    public async Task A_change_made_over_mcp_reaches_an_open_event_stream_with_the_agents_name()
+    {
+        var api = app.CreateApiClient();
+        var key = (await api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var tokenResponse = await api.PostAsJsonAsync("/api/tokens", new { name = "copilot", scopes = new[] { "write" } }, TestHelpers.Ct).Timeout();
+        var token = (await tokenResponse.ReadJsonAsync()).GetProperty("secret").GetString()!;
+        await using var board = await Api.EventStream.OpenAsync(app.CreateApiClient(), $"/api/events?project={key}");
+        await using var mcp = await ConnectMcpAsync(token);
+
+        var result = await mcp.CallToolAsync("manage_task", new Dictionary<string, object?>
+        {
+            ["action"] = "create", ["project"] = key, ["title"] = "Seen live",
+        }, cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+
+        Assert.NotEqual(true, result.IsError);
+        var seen = await board.NextAsync();
+        Assert.Equal("task.created", seen.EventType);
+        Assert.Equal("copilot", seen.Data.GetProperty("actor").GetString());
+        Assert.Equal("Seen live", seen.Data.GetProperty("data").GetProperty("title").GetString());
+    }
+
+    [Fact]
     public async Task Mcp_lists_its_tools()
     {
         await using var mcp = await ConnectMcpAsync(app.AdminToken);
