@@ -1,17 +1,34 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Npgsql;
 
 namespace TaskManager.Api.Http;
 
 /// <summary>
-/// Turns request-binding failures (malformed JSON, wrong types, unknown fields, unknown enum values, oversized
+/// Turns request-binding failures and values the database refuses (malformed JSON, wrong types, unknown fields, unknown enum values, oversized
 /// bodies, bad route or query values) into problems that name what was wrong, instead of a bare 400 or a 500.
 /// </summary>
 public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
+        if (exception is PostgresException { SqlState: var state } postgres && state.StartsWith("22", StringComparison.Ordinal))
+        {
+            // Class 22 is "data exception": a value the database cannot store (e.g. a NUL character in text).
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "Bad request",
+                    Detail = $"A value in the request cannot be stored: {postgres.MessageText}.",
+                },
+                Exception = exception,
+            });
+        }
         if (exception is not BadHttpRequestException badRequest)
         {
             return false;

@@ -196,4 +196,14 @@ public sealed class TasksApiTests(AppFixture app)
 
     private static string[] Titles(JsonElement page) =>
         [.. page.GetProperty("items").EnumerateArray().Select(t => t.GetProperty("title").GetString()!)];
+
+    [Fact]
+    public async Task A_NUL_character_is_a_400_not_a_server_error()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+
+        var response = await _client.SendRawAsync(HttpMethod.Post, "/api/tasks", $$"""{"project":"{{key}}","title":"bad\u0000title"}""");
+
+        await response.AssertProblemAsync(400);
+    }
 }
