@@ -77,6 +77,10 @@ public static class EventsApi
         }
         var header = request.Headers["Last-Event-ID"].ToString();
         long? resumeAfter = lastEventId;
+        if (lastEventId < 0)
+        {
+            validation.Add("lastEventId", "lastEventId must be the id of an event this stream sent.");
+        }
         if (header.Length > 0)
         {
             if (long.TryParse(header, out var fromHeader) && fromHeader >= 0)

@@ -61,6 +61,7 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
         var where = json.Path is { Length: > 0 } path && path != "$" ? $" at '{path}'" : "";
         return json.Message switch
         {
+            NoNulStringConverter.Message => $"Invalid value{where}: {NoNulStringConverter.Message}",
             var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) =>
                 $"Unknown field{where}. Remove it; see the OpenAPI document for the fields this endpoint accepts.",
             var m when m.Contains("could not be converted", StringComparison.Ordinal) =>

@@ -15,6 +15,7 @@ public static class HttpConventions
             options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
             // "5" is not a number: a wrong type is an error, not a guess.
             options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+            options.SerializerOptions.Converters.Add(new NoNulStringConverter());
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
@@ -29,6 +30,22 @@ public static class HttpConventions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(async (context, next) =>
+        {
+            // PostgreSQL text cannot hold NUL; refuse it in the query here, naming the parameter (bodies: NoNulStringConverter).
+            var nul = context.Request.Query.Where(q => q.Value.Any(v => v?.Contains('\0') == true)).Select(q => q.Key).ToArray();
+            if (nul.Length > 0)
+            {
+                var validation = new Validation();
+                foreach (var name in nul)
+                {
+                    validation.Add(name, $"{name} must not contain NUL (%00) characters.");
+                }
+                await validation.Problem().ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        });
         // Kestrel enforces the limit while reading a chunked body; a declared length over it is refused up front,
         // on every server (the in-process test server has no Kestrel limits).
         app.Use(async (context, next) =>

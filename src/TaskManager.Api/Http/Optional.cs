@@ -39,3 +39,19 @@ public sealed class OptionalConverterFactory : JsonConverterFactory
 /// <summary>Enum values as snake_case strings, refusing numbers: <c>"status": 2</c> is an error, not "review".</summary>
 public sealed class StrictEnumConverter<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)
     where T : struct, Enum;
+
+/// <summary>
+/// Refuses NUL characters in JSON strings: PostgreSQL text cannot hold them, and the error should name the field.
+/// </summary>
+public sealed class NoNulStringConverter : JsonConverter<string>
+{
+    public const string Message = "Text must not contain NUL (\\u0000) characters.";
+
+    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var value = reader.GetString();
+        return value is not null && value.Contains('\0') ? throw new JsonException(Message) : value;
+    }
+
+    public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
+}

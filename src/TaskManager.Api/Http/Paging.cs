@@ -21,7 +21,7 @@ public static class Paging
             var base64 = cursor.Replace('-', '+').Replace('_', '/');
             base64 = base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=');
             var parts = Encoding.UTF8.GetString(Convert.FromBase64String(base64)).Split('\n');
-            return parts.Length == expectedParts + 1 && parts[0] == "v1" ? parts[1..] : null;
+            return parts.Length == expectedParts + 1 && parts[0] == "v1" && !parts.Any(p => p.Contains('\0')) ? parts[1..] : null;
         }
         catch (FormatException)
         {

@@ -342,8 +342,9 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Makes <paramref name="blocker"/> block the task, unless that closes a cycle. Adding it twice is a no-op.</summary>
-    public Task<WriteResult<TaskRow>> AddBlockerAsync(TaskReference reference, TaskReference blocker, string actor, CancellationToken ct) =>
-        WriteAsync(reference, expectedVersion: null, async (connection, transaction, current) =>
+    public Task<WriteResult<TaskRow>> AddBlockerAsync(
+        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
         {
             // One dependency change at a time, so that two concurrent additions cannot close a cycle between them.
             await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('task_dependencies'))", connection, transaction))
@@ -400,8 +401,9 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         }, ct);
 
     /// <summary>Stops <paramref name="blocker"/> blocking the task; removing a dependency that isn't there is a no-op.</summary>
-    public Task<WriteResult<TaskRow>> RemoveBlockerAsync(TaskReference reference, TaskReference blocker, string actor, CancellationToken ct) =>
-        WriteAsync(reference, expectedVersion: null, async (connection, transaction, current) =>
+    public Task<WriteResult<TaskRow>> RemoveBlockerAsync(
+        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
         {
             var blocking = await FindAsync(connection, transaction, blocker, forUpdate: false, ct);
             if (blocking is null)

@@ -299,30 +299,30 @@ public static class TasksApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> AddBlocker(
         string task, AddBlockerRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (!TaskReference.TryParse(task, out var reference))
+        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
-            return Problems.BadRequest(TaskReference.Describe(task));
+            return badTarget;
         }
         if (!TaskReference.TryParse(request.Blocker, out var blocker))
         {
             return Problems.Invalid("blocker", request.Blocker is null ? "blocker is required: the blocking task's ref or id." : TaskReference.Describe(request.Blocker));
         }
-        var result = await tasks.AddBlockerAsync(reference, blocker, user.Actor(), ct);
+        var result = await tasks.AddBlockerAsync(reference, expectedVersion, blocker, user.Actor(), ct);
         return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
     }
 
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> RemoveBlocker(
         string task, string blocker, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (!TaskReference.TryParse(task, out var reference))
+        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
-            return Problems.BadRequest(TaskReference.Describe(task));
+            return badTarget;
         }
         if (!TaskReference.TryParse(blocker, out var blockerReference))
         {
             return Problems.Invalid("blocker", TaskReference.Describe(blocker));
         }
-        var result = await tasks.RemoveBlockerAsync(reference, blockerReference, user.Actor(), ct);
+        var result = await tasks.RemoveBlockerAsync(reference, expectedVersion, blockerReference, user.Actor(), ct);
         return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
     }
 
@@ -403,7 +403,8 @@ public static class TasksApi
     private static bool IsPosition(string text)
     {
         var digits = text.StartsWith('-') ? text[1..] : text;
-        return digits.Length is > 0 and < 1000 && digits.All(c => char.IsAsciiDigit(c) || c == '.') && digits.Count(c => c == '.') <= 1;
+        return digits.Length is > 0 and < 1000 && digits.All(c => char.IsAsciiDigit(c) || c == '.')
+            && digits.Count(c => c == '.') <= 1 && char.IsAsciiDigit(digits[0]) && char.IsAsciiDigit(digits[^1]);
     }
 
     private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -92,4 +92,20 @@ public sealed class DependencyTests(AppFixture app)
 
     private Task<HttpResponseMessage> AddAsync(string task, string blocker) =>
         _client.PostAsJsonAsync($"/api/tasks/{task}/blockers", new { blocker }, TestHelpers.Ct).Timeout();
+
+    [Fact]
+    public async Task A_dependency_change_with_a_stale_If_Match_is_a_412()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Waiting");
+        await _client.CreateTaskAsync(key, "Blocking");
+        await _client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"priority":"high"}""");
+
+        var stale = await _client.SendRawAsync(HttpMethod.Post, $"/api/tasks/{key}-1/blockers", $$"""{"blocker":"{{key}}-2"}""", ifMatch: "\"1\"");
+        var current = await _client.SendRawAsync(HttpMethod.Post, $"/api/tasks/{key}-1/blockers", $$"""{"blocker":"{{key}}-2"}""", ifMatch: "\"2\"");
+
+        await stale.AssertProblemAsync(412);
+        Assert.Equal(HttpStatusCode.OK, current.StatusCode);
+        Assert.Equal(3, (await current.ReadJsonAsync()).GetProperty("version").GetInt32());
+    }
 }

@@ -1,0 +1,160 @@
+extern alias api;
+
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using TaskManager.Tests.Infrastructure;
+
+namespace TaskManager.Tests.Api;
+
+/// <summary>The OpenAPI document (<c>/openapi/v1.json</c>) describes every endpoint, its problems, parameters and auth.</summary>
+public sealed class OpenApiTests(AppFixture app)
+{
+    private const string DocumentPath = "/openapi/v1.json";
+
+    /// <summary>The <c>.WithName(...)</c> of every endpoint in the *Api.cs files: their OpenAPI operationIds.</summary>
+    public static readonly string[] EndpointNames =
+    [
+        "WhoAmI", "ListTokens", "CreateToken", "RevokeToken",
+        "ListProjects", "CreateProject", "GetProject", "UpdateProject", "ArchiveProject", "RestoreProject",
+        "ListTasks", "CreateTask", "ClaimTask", "GetTask", "UpdateTask", "MoveTask", "ArchiveTask", "RestoreTask",
+        "ListBlockers", "AddBlocker", "RemoveBlocker",
+        "ListComments", "AddComment",
+        "TaskHistory", "ProjectHistory", "StreamEvents",
+    ];
+
+    private static readonly string[] WriteMethods = ["POST", "PUT", "PATCH", "DELETE"];
+
+    private sealed record Operation(string Path, string Method, JsonElement Json)
+    {
+        public string? Id => Json.TryGetProperty("operationId", out var id) ? id.GetString() : null;
+
+        public bool Documents(int status) =>
+            Json.TryGetProperty("responses", out var responses) && responses.TryGetProperty(status.ToString(), out _);
+
+        public override string ToString() => $"{Method} {Path} ({Id})";
+    }
+
+    [Fact]
+    public async Task Every_named_endpoint_is_an_operation_of_the_document()
+    {
+        var operationIds = (await OperationsAsync()).Select(o => o.Id).ToHashSet();
+        // Also every named /api endpoint the running api maps, so a new endpoint cannot be left out of the list above.
+        var mapped = app.Api.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api", StringComparison.OrdinalIgnoreCase) == true)
+            .Select(e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName)
+            .OfType<string>();
+
+        var missing = EndpointNames.Union(mapped).Where(name => !operationIds.Contains(name)).Order();
+
+        Assert.Empty(missing);
+    }
+
+    [Fact]
+    public async Task Every_write_operation_documents_401_and_403()
+    {
+        var writes = (await OperationsAsync()).Where(o => WriteMethods.Contains(o.Method)).ToArray();
+
+        Assert.NotEmpty(writes);
+        Assert.Empty(from o in writes from status in new[] { 401, 403 } where !o.Documents(status) select $"{o} lacks {status}");
+    }
+
+    [Fact]
+    public async Task Patch_operations_document_412()
+    {
+        var patches = (await OperationsAsync()).Where(o => o.Method == "PATCH").ToArray();
+
+        Assert.Equal(["UpdateProject", "UpdateTask"], patches.Select(o => o.Id).Order());
+        Assert.Empty(patches.Where(o => !o.Documents(412)).Select(o => o.ToString()));
+    }
+
+    [Theory]
+    [InlineData("ListTasks", "project,status,assignee,label,priority,parent,ready,q,includeArchived,limit,cursor")]
+    [InlineData("ListProjects", "q,includeArchived,limit,cursor")]
+    [InlineData("ListComments", "limit,cursor")]
+    [InlineData("TaskHistory", "limit,cursor")]
+    [InlineData("ProjectHistory", "limit,cursor")]
+    public async Task List_operations_document_their_query_parameters(string operationId, string parameters)
+    {
+        var operations = await OperationsAsync();
+        var operation = Assert.Single(operations, o => o.Id == operationId);
+
+        var documented = QueryParameters(operation).ToHashSet(StringComparer.Ordinal);
+
+        string[] undocumented = [.. parameters.Split(',').Where(p => !documented.Contains(p))];
+        Assert.Empty(undocumented);
+    }
+
+    [Fact]
+    public async Task The_bearer_security_scheme_is_declared_and_required()
+    {
+        var document = await DocumentAsync();
+
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal("http", scheme.GetProperty("type").GetString());
+        Assert.Equal("bearer", scheme.GetProperty("scheme").GetString(), StringComparer.OrdinalIgnoreCase);
+        Assert.Contains(document.GetProperty("security").EnumerateArray(), requirement => requirement.TryGetProperty("Bearer", out _));
+    }
+
+    [Fact]
+    public async Task Outside_development_the_document_needs_a_token()
+    {
+        var production = new ProductionApiFactory(app.DatabaseConnectionString, app.AdminToken);
+        try
+        {
+            var anonymous = await AppFixture.Authorize(production.CreateClient(), token: null).GetAsync(DocumentPath, TestHelpers.Ct).Timeout();
+            var signedIn = await AppFixture.Authorize(production.CreateClient(), app.AdminToken).GetAsync(DocumentPath, TestHelpers.Ct).Timeout();
+
+            await anonymous.AssertProblemAsync(401);
+            Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+            Assert.Equal("TaskManager API", (await signedIn.ReadJsonAsync()).GetProperty("info").GetProperty("title").GetString());
+        }
+        finally
+        {
+            await production.DisposeAsync().AsTask().Timeout();
+        }
+    }
+
+    /// <summary>The document as <c>app.Api</c> (Development) serves it: anonymously.</summary>
+    private async Task<JsonElement> DocumentAsync()
+    {
+        var response = await app.Api.CreateClient(token: null).GetAsync(DocumentPath, TestHelpers.Ct).Timeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.ReadJsonAsync();
+    }
+
+    private async Task<Operation[]> OperationsAsync()
+    {
+        var document = await DocumentAsync();
+        return
+        [
+            .. from path in document.GetProperty("paths").EnumerateObject()
+               from member in path.Value.EnumerateObject()
+               let method = member.Name.ToUpperInvariant()
+               where method is "GET" or "POST" or "PUT" or "PATCH" or "DELETE"
+               select new Operation(path.Name, method, member.Value),
+        ];
+    }
+
+    private static IEnumerable<string> QueryParameters(Operation operation) =>
+        operation.Json.TryGetProperty("parameters", out var parameters)
+            ? parameters.EnumerateArray()
+                .Where(p => p.TryGetProperty("in", out var location) && location.GetString() == "query")
+                .Select(p => p.GetProperty("name").GetString()!)
+            : [];
+
+    /// <summary>The in-process api as production runs it. <see cref="ApiFactory"/> is sealed and fixed to Development.</summary>
+    private sealed class ProductionApiFactory(string connectionString, string adminToken) : WebApplicationFactory<api::Program>
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseSetting("ConnectionStrings:tasks", connectionString);
+            builder.UseSetting("Auth:AdminToken", adminToken);
+            builder.UseEnvironment("Production");
+        }
+    }
+}
