@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Polly;
 using ModelContextProtocol.Protocol;
 using TaskManager.Mcp.ApiClient;
 using TaskManager.Mcp.Auth;
@@ -19,10 +20,25 @@ public static class McpServerExtensions
     public static WebApplicationBuilder AddTaskApiClient(this WebApplicationBuilder builder)
     {
         builder.Services.AddHttpContextAccessor();
+#pragma warning disable EXTEXP0001 // Experimental, and the documented way to replace the default resilience handler of one client.
         builder.Services.AddHttpClient<TaskApiClient>(http =>
-            http.BaseAddress = new Uri(builder.Configuration["TaskApi:BaseAddress"] ?? "https+http://api"));
+                http.BaseAddress = new Uri(builder.Configuration["TaskApi:BaseAddress"] ?? "https+http://api"))
+            .RemoveAllResilienceHandlers()
+#pragma warning restore EXTEXP0001
+            .AddStandardResilienceHandler(options =>
+            {
+                // A write that reached the api but timed out must not be sent again blindly: a repeated PATCH would
+                // report its own first attempt as "changed by someone else". Creates carry an Idempotency-Key, so
+                // they are safe to repeat.
+                var transient = options.Retry.ShouldHandle;
+                options.Retry.ShouldHandle = async args => IsSafeToRepeat(args.Context.GetRequestMessage()) && await transient(args);
+            });
         return builder;
     }
+
+    private static bool IsSafeToRepeat(HttpRequestMessage? request) =>
+        request is not null
+        && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Headers.Contains("Idempotency-Key"));
 
     public static WebApplicationBuilder AddCallerAuthentication(this WebApplicationBuilder builder)
     {
@@ -62,20 +78,20 @@ public static class McpServerExtensions
     }
 
     /// <summary>
-    /// Refuses browser requests from other sites (DNS rebinding, cross-site calls): an <c>Origin</c>, when sent, must
-    /// name a host this server accepts. Host filtering (<c>AllowedHosts</c>) already refuses foreign Host headers.
+    /// Refuses browser requests from other sites (DNS rebinding, cross-site calls): an <c>Origin</c>, when sent, must be
+    /// this server's own origin (same scheme, host and port) or one listed in <c>Mcp:AllowedOrigins</c>. Host filtering
+    /// (<c>AllowedHosts</c>) already refuses foreign Host headers.
     /// </summary>
     public static WebApplication UseOriginCheck(this WebApplication app)
     {
-        var allowedHosts = (app.Configuration["AllowedHosts"] ?? "")
-            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(h => h.Trim('[', ']'))
+        var allowedOrigins = (app.Configuration.GetSection("Mcp:AllowedOrigins").Get<string[]>() ?? [])
+            .Select(o => o.TrimEnd('/'))
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
         app.Use(async (context, next) =>
         {
             var origin = context.Request.Headers.Origin.ToString();
-            if (origin.Length > 0 && !allowedHosts.Contains("*")
-                && (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || !allowedHosts.Contains(uri.Host.Trim('[', ']'))))
+            var own = $"{context.Request.Scheme}://{context.Request.Host}";
+            if (origin.Length > 0 && !string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) && !allowedOrigins.Contains(origin))
             {
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
                 await context.Response.WriteAsync($"Origin '{origin}' is not allowed.");

@@ -4,72 +4,34 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace TaskManager.Api.Auth;
 
 /// <summary>
-/// Authenticates <c>Authorization: Bearer &lt;token&gt;</c> against the configured admin token and the hashed
-/// tokens in <c>api_tokens</c> (revoked and expired ones are refused). Failures answer as RFC 9457 problems.
+/// Authenticates <c>Authorization: Bearer &lt;token&gt;</c> with <see cref="TokenValidator"/>. Failures answer as
+/// RFC 9457 problems.
 /// </summary>
 public sealed class BearerTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptions<AuthOptions> auth,
-    NpgsqlDataSource dataSource,
+    TokenValidator validator,
     IProblemDetailsService problemDetails)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
     private const string NoTokenItem = "auth:no-token";
-    private const string EventStreamPath = "/api/events";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (ReadToken() is not { Length: > 0 } token)
+        if (TokenValidator.ReadToken(Request) is not { Length: > 0 } token)
         {
             Context.Items[NoTokenItem] = true;
             return AuthenticateResult.NoResult();
         }
-
-        var hash = TokenHash.Of(token);
-        if (CryptographicOperations.FixedTimeEquals(hash, TokenHash.Of(auth.Value.AdminToken)))
-        {
-            return Success(auth.Value.AdminName, [Scopes.Admin]);
-        }
-
-        // Touches last_used_at at most once a minute per token, so reads don't all become writes.
-        await using var command = dataSource.CreateCommand("""
-            WITH token AS (
-                SELECT id, name, scopes, last_used_at FROM api_tokens
-                WHERE token_hash = @hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())),
-            touched AS (
-                UPDATE api_tokens SET last_used_at = now() FROM token
-                WHERE api_tokens.id = token.id AND (token.last_used_at IS NULL OR token.last_used_at < now() - interval '1 minute'))
-            SELECT name, scopes FROM token
-            """);
-        command.Parameters.AddWithValue("hash", hash);
-        await using var reader = await command.ExecuteReaderAsync(Context.RequestAborted);
-        return await reader.ReadAsync(Context.RequestAborted)
-            ? Success(reader.GetString(0), reader.GetFieldValue<string[]>(1))
+        return await validator.ValidateAsync(token, Context.RequestAborted) is { } caller
+            ? Success(caller.Name, caller.Scopes)
             : AuthenticateResult.Fail("The bearer token is unknown, revoked or expired.");
-    }
-
-    /// <summary>
-    /// The bearer token from the Authorization header; for the event stream only, also from <c>access_token</c> in the
-    /// query, because browsers' EventSource cannot send headers.
-    /// </summary>
-    private string? ReadToken()
-    {
-        string header = Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return header[7..].Trim();
-        }
-        return header.Length == 0 && HttpMethods.IsGet(Request.Method) && Request.Path.Equals(EventStreamPath, StringComparison.OrdinalIgnoreCase)
-            ? Request.Query["access_token"].ToString()
-            : null;
     }
 
     private AuthenticateResult Success(string name, string[] scopes)

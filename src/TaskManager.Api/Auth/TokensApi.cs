@@ -83,7 +83,7 @@ public static class TokensApi
         command.Parameters.AddWithValue("name", name);
         command.Parameters.AddWithValue("hash", TokenHash.Of(secret));
         command.Parameters.AddWithValue("scopes", scopes.Distinct().ToArray());
-        command.Parameters.AddWithValue("expires_at", NpgsqlDbType.TimestampTz, (object?)request.ExpiresAt ?? DBNull.Value);
+        command.Parameters.AddWithValue("expires_at", NpgsqlDbType.TimestampTz, (object?)request.ExpiresAt?.ToUniversalTime() ?? DBNull.Value);
         command.Parameters.AddWithValue("actor", user.Actor());
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);

@@ -111,10 +111,22 @@ public static class CommentsApi
             createdAt = reader.GetFieldValue<DateTimeOffset>(0);
         }
         await EventLog.AppendAsync(connection, transaction, user.Actor(), EventKinds.CommentAdded, row.ProjectId, row.Id,
-            new JsonObject { ["ref"] = row.Ref, ["commentId"] = id.ToString(), ["body"] = body.Length > 280 ? body[..280] + "…" : body }, ct);
+            new JsonObject { ["ref"] = row.Ref, ["commentId"] = id.ToString(), ["body"] = Excerpt(body) }, ct);
         await transaction.CommitAsync(ct);
 
         return TypedResults.Created($"/api/tasks/{row.Ref}/comments", new CommentDto(id, row.Id, row.Ref, user.Actor(), body, createdAt));
+    }
+
+    /// <summary>The start of a comment for history, cut between characters (never inside a surrogate pair).</summary>
+    private static string Excerpt(string body)
+    {
+        const int length = 280;
+        if (body.Length <= length)
+        {
+            return body;
+        }
+        var cut = char.IsHighSurrogate(body[length - 1]) ? length - 1 : length;
+        return body[..cut] + "…";
     }
 
     private static async Task<TaskRow?> FindTaskAsync(string task, TaskStore tasks, CancellationToken ct) =>

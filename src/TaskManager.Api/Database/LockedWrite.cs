@@ -4,7 +4,8 @@ using TaskManager.Api.Http;
 namespace TaskManager.Api.Database;
 
 /// <summary>
-/// The shape of every change to an existing row: lock it, refuse a stale expected version before anything changes,
+/// The shape of every change to an existing row: lock it (FOR NO KEY UPDATE, which lets rows that reference it be
+/// inserted meanwhile), refuse a stale expected version before anything changes,
 /// write, and commit only a finished write (together with its history event).
 /// </summary>
 public static class LockedWrite
@@ -15,11 +16,17 @@ public static class LockedWrite
         Func<T, int> version,
         int? expectedVersion,
         Func<NpgsqlConnection, NpgsqlTransaction, T, Task<WriteResult<T>>> write,
-        CancellationToken ct)
+        CancellationToken ct,
+        string? exclusiveSection = null)
         where T : class
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (exclusiveSection is not null)
+        {
+            // Before the row lock, always: one global order of locks leaves no room for deadlocks.
+            await EnterAsync(connection, transaction, exclusiveSection, ct);
+        }
         var current = await lockRow(connection, transaction);
         if (current is null)
         {
@@ -35,5 +42,16 @@ public static class LockedWrite
             await transaction.CommitAsync(ct);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Serialises transactions that enter the same named section (a transaction-level advisory lock, released at
+    /// commit or rollback): for invariants that span rows, such as "no dependency cycles".
+    /// </summary>
+    public static async Task EnterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string section, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext(@section))", connection, transaction);
+        command.Parameters.AddWithValue("section", section);
+        await command.ExecuteNonQueryAsync(ct);
     }
 }

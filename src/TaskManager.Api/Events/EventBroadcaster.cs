@@ -15,8 +15,8 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
     /// <summary>A subscription receives every event committed after it was made, until disposed.</summary>
     public Subscription Subscribe()
     {
-        // Bounded: a stalled client loses its stream (and reconnects with Last-Event-ID) rather than growing memory.
-        var channel = Channel.CreateBounded<EventDto>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.DropWrite });
+        // Bounded: a client that falls this far behind has its stream ended (see FanOutAsync) rather than growing memory.
+        var channel = Channel.CreateBounded<EventDto>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.Wait });
         var id = Guid.NewGuid();
         _subscribers[id] = channel;
         return new Subscription(channel.Reader, () => _subscribers.TryRemove(id, out _));
@@ -45,6 +45,9 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
                 logger.LogWarning(e, "Lost the event listener connection; reconnecting in {Delay}", delay);
+                // Events committed while we are not listening would never arrive: end every stream, so that each
+                // client reconnects with Last-Event-ID and replays what it missed.
+                EndAllStreams();
                 await Task.Delay(delay, stoppingToken);
                 delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 30));
             }
@@ -83,6 +86,17 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
         }
     }
 
+    private void EndAllStreams()
+    {
+        foreach (var id in _subscribers.Keys)
+        {
+            if (_subscribers.TryRemove(id, out var subscriber))
+            {
+                subscriber.Writer.TryComplete();
+            }
+        }
+    }
+
     private async Task FanOutAsync(ChannelReader<long> ids, CancellationToken ct)
     {
         await foreach (var id in ids.ReadAllAsync(CancellationToken.None))
@@ -95,9 +109,14 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
             {
                 if (await events.FindAsync(id, ct) is { } dto)
                 {
-                    foreach (var subscriber in _subscribers.Values)
+                    foreach (var (subscriberId, subscriber) in _subscribers)
                     {
-                        subscriber.Writer.TryWrite(dto);
+                        if (!subscriber.Writer.TryWrite(dto))
+                        {
+                            // Too far behind: end the stream; the client resumes from its Last-Event-ID.
+                            subscriber.Writer.TryComplete();
+                            _subscribers.TryRemove(subscriberId, out _);
+                        }
                     }
                 }
             }

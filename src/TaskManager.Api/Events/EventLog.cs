@@ -25,15 +25,24 @@ public static class EventKinds
 /// Appends a history event inside the caller's transaction and notifies listeners when that transaction commits
 /// (NOTIFY is transactional), so history and live updates can never disagree with the data.
 /// </summary>
+/// <remarks>
+/// Call it last, just before committing: it takes a lock that is held until the commit, so that events commit in the
+/// order of their ids. Readers that resume "after id N" (history cursors, Last-Event-ID) then never miss an event that
+/// got a smaller id but committed later.
+/// </remarks>
 public static class EventLog
 {
     public const string Channel = "task_events";
+
+    // Any constant; "EVENTS" in ASCII.
+    private const long CommitOrderLock = 0x4556454E5453;
 
     public static async Task<long> AppendAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string actor, string kind,
         Guid projectId, Guid? taskId, JsonObject data, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("""
+            SELECT pg_advisory_xact_lock(@lock);
             WITH event AS (
                 INSERT INTO task_events (actor, kind, project_id, task_id, data)
                 VALUES (@actor, @kind, @project_id, @task_id, @data::jsonb)
@@ -46,7 +55,11 @@ public static class EventLog
         command.Parameters.AddWithValue("task_id", (object?)taskId ?? DBNull.Value);
         command.Parameters.AddWithValue("data", data.ToJsonString());
         command.Parameters.AddWithValue("channel", Channel);
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        command.Parameters.AddWithValue("lock", CommitOrderLock);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.NextResultAsync(ct);
+        await reader.ReadAsync(ct);
+        return reader.GetInt64(0);
     }
 
     /// <summary>Records <c>field: { old, new }</c> when the value changed.</summary>

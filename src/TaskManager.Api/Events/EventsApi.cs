@@ -1,6 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Http;
@@ -12,7 +13,6 @@ namespace TaskManager.Api.Events;
 /// <summary>History (per task, per project) and the live event stream.</summary>
 public static class EventsApi
 {
-    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(20);
 
     public static RouteGroupBuilder MapEventsApi(this IEndpointRouteBuilder routes)
     {
@@ -67,7 +67,7 @@ public static class EventsApi
 
     public static async Task<Results<ServerSentEventsResult<EventDto>, ValidationProblem>> StreamEvents(
         HttpRequest request, string? project, long? lastEventId, ProjectStore projects, EventStore events, EventBroadcaster broadcaster,
-        CancellationToken ct)
+        IOptions<EventStreamOptions> options, TokenValidator tokens, CancellationToken ct)
     {
         var validation = new Validation();
         Guid? projectId = null;
@@ -96,7 +96,7 @@ public static class EventsApi
         {
             return validation.Problem();
         }
-        return TypedResults.ServerSentEvents(Stream(request.HttpContext.Response, projectId, resumeAfter, events, broadcaster, ct));
+        return TypedResults.ServerSentEvents(Stream(request.HttpContext, options.Value.KeepAlive, tokens, projectId, resumeAfter, events, broadcaster, ct));
     }
 
     /// <summary>
@@ -105,9 +105,10 @@ public static class EventsApi
     /// them knows every later change will reach it.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<EventDto>> Stream(
-        HttpResponse response, Guid? projectId, long? resumeAfter, EventStore events, EventBroadcaster broadcaster,
+        HttpContext http, TimeSpan keepAlive, TokenValidator tokens, Guid? projectId, long? resumeAfter, EventStore events, EventBroadcaster broadcaster,
         [EnumeratorCancellation] CancellationToken ct)
     {
+        var response = http.Response;
         using var subscription = broadcaster.Subscribe();
         // An SSE comment line: sends the headers and tells the client the stream is live before any event exists.
         await response.Body.WriteAsync(": subscribed\n\n"u8.ToArray(), ct);
@@ -132,7 +133,7 @@ public static class EventsApi
 
         while (true)
         {
-            if (!await WaitForEventsAsync(subscription.Reader, response, ct))
+            if (!await WaitForEventsAsync(subscription.Reader, http, keepAlive, tokens, ct))
             {
                 yield break;
             }
@@ -148,23 +149,31 @@ public static class EventsApi
     }
 
     /// <summary>
-    /// Waits for the next event; while none comes, sends an SSE comment every <see cref="KeepAlive"/> so proxies and
-    /// load balancers do not close the connection as idle.
+    /// Waits for the next event. While none comes, every <paramref name="keepAlive"/> it checks that the token is still
+    /// valid (a revoked or expired token ends the stream) and sends an SSE comment, so that proxies and load balancers
+    /// do not close the connection as idle. False when the stream should end.
     /// </summary>
-    private static async Task<bool> WaitForEventsAsync(ChannelReader<EventDto> reader, HttpResponse response, CancellationToken ct)
+    private static async Task<bool> WaitForEventsAsync(
+        ChannelReader<EventDto> reader, HttpContext http, TimeSpan keepAlive, TokenValidator tokens, CancellationToken ct)
     {
         while (true)
         {
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            idle.CancelAfter(KeepAlive);
+            idle.CancelAfter(keepAlive);
             try
             {
                 return await reader.WaitToReadAsync(idle.Token);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                await response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), ct);
-                await response.Body.FlushAsync(ct);
+                // Authentication ran once, when the stream opened: check that the token is still good.
+                if (TokenValidator.ReadToken(http.Request) is not { } token
+                    || await tokens.ValidateAsync(token, ct) is null)
+                {
+                    return false;
+                }
+                await http.Response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), ct);
+                await http.Response.Body.FlushAsync(ct);
             }
         }
     }

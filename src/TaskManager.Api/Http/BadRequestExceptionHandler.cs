@@ -13,21 +13,19 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is PostgresException { SqlState: var state } postgres && state.StartsWith("22", StringComparison.Ordinal))
+        if (exception is PostgresException { SqlState: var state } && state.StartsWith("22", StringComparison.Ordinal))
         {
-            // Class 22 is "data exception": a value the database cannot store (e.g. a NUL character in text).
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status400BadRequest,
-                    Title = "Bad request",
-                    Detail = $"A value in the request cannot be stored: {postgres.MessageText}.",
-                },
-                Exception = exception,
-            });
+            // Class 22 is "data exception": a value the database cannot store. Input validation should have caught
+            // it; this is the safety net, and it does not echo database messages to clients.
+            return await WriteAsync(context, exception, StatusCodes.Status400BadRequest, "Bad request",
+                "A value in the request cannot be stored (invalid characters or out of range).");
+        }
+        if (exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure })
+        {
+            // Lock ordering should prevent these; if one happens anyway, it is transient and safe to retry.
+            context.Response.Headers.RetryAfter = "1";
+            return await WriteAsync(context, exception, StatusCodes.Status503ServiceUnavailable, "Concurrent change",
+                "The request collided with a concurrent change and was not applied. Retry it.");
         }
         if (exception is not BadHttpRequestException badRequest)
         {
@@ -51,6 +49,17 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
         {
             HttpContext = context,
             ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    private ValueTask<bool> WriteAsync(HttpContext context, Exception exception, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        return problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
             Exception = exception,
         });
     }

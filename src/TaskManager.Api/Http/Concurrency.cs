@@ -5,6 +5,8 @@ namespace TaskManager.Api.Http;
 /// <summary>Versions travel as strong ETags (<c>"7"</c>); <c>If-Match</c> takes one of them, or <c>*</c>.</summary>
 public static class Concurrency
 {
+    private const int NeverMatches = -1;
+
     public static string ETagFor(int version) => $"\"{version}\"";
 
     /// <summary>
@@ -23,7 +25,8 @@ public static class Concurrency
         if (EntityTagHeaderValue.TryParse(header.Trim(), out var tag)
             && int.TryParse(tag.Tag.AsSpan().Trim('"'), out var parsed) && parsed > 0)
         {
-            version = parsed;
+            // If-Match compares strongly (RFC 9110): a weak tag never matches, so the write is refused with 412.
+            version = tag.IsWeak ? NeverMatches : parsed;
             return true;
         }
         error = $"If-Match '{header}' is not an ETag this API issued (a quoted version number such as \"3\").";

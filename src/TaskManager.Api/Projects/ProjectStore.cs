@@ -61,7 +61,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
         await using var command = new NpgsqlCommand($"""
             {Select}
             WHERE (@id::uuid IS NOT NULL AND p.id = @id) OR p.key = upper(@key)
-            {(forUpdate ? "FOR UPDATE" : "")}
+            {(forUpdate ? "FOR NO KEY UPDATE" : "")}
             """, connection, transaction);
         command.Parameters.AddWithValue("id", NpgsqlDbType.Uuid, Guid.TryParse(reference, out var id) ? id : DBNull.Value);
         command.Parameters.AddWithValue("key", reference.Trim());
@@ -110,9 +110,10 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
             AddValues(update, next);
             update.Parameters.AddWithValue("actor", actor);
             await update.ExecuteNonQueryAsync(ct);
+            var updated = (await FindAsync(connection, transaction, current.Id.ToString(), forUpdate: false, ct))!;
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.ProjectUpdated, current.Id, null,
                 new JsonObject { ["key"] = current.Key, ["changes"] = changes }, ct);
-            return new WriteResult<ProjectRow>.Done((await FindAsync(connection, transaction, current.Id.ToString(), forUpdate: false, ct))!);
+            return new WriteResult<ProjectRow>.Done(updated);
         }, ct);
 
     /// <summary>Archives or restores a project; doing it twice changes nothing the second time.</summary>
@@ -135,9 +136,10 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
             update.Parameters.AddWithValue("archived", archived);
             update.Parameters.AddWithValue("actor", actor);
             await update.ExecuteNonQueryAsync(ct);
+            var updated = (await FindAsync(connection, transaction, current.Id.ToString(), forUpdate: false, ct))!;
             await EventLog.AppendAsync(connection, transaction, actor, archived ? EventKinds.ProjectArchived : EventKinds.ProjectRestored,
                 current.Id, null, new JsonObject { ["key"] = current.Key }, ct);
-            return new WriteResult<ProjectRow>.Done((await FindAsync(connection, transaction, current.Id.ToString(), forUpdate: false, ct))!);
+            return new WriteResult<ProjectRow>.Done(updated);
         }, ct);
 
     private Task<WriteResult<ProjectRow>> WriteAsync(

@@ -16,12 +16,12 @@ public sealed record TaskRow(
     TaskState Status, TaskPriority Priority, string? Assignee, string[] Labels, DateOnly? DueDate,
     DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
     DateTimeOffset UpdatedAt, string UpdatedBy, int Version, string Position, string[] OpenBlockers,
-    int SubtaskCount, int SubtasksDone)
+    int SubtaskCount, int SubtasksDone, bool ProjectArchived)
 {
     public string Ref => $"{ProjectKey}-{Number}";
 
-    /// <summary>Ready to be worked on: to do, not archived, nothing blocking it.</summary>
-    public bool Ready => Status == TaskState.Todo && ArchivedAt is null && OpenBlockers.Length == 0;
+    /// <summary>Ready to be worked on: to do, not archived (nor its project), nothing blocking it.</summary>
+    public bool Ready => Status == TaskState.Todo && ArchivedAt is null && !ProjectArchived && OpenBlockers.Length == 0;
 }
 
 /// <summary>A task on the wire.</summary>

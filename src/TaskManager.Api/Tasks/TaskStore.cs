@@ -17,9 +17,13 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
 {
     // Room between appended tasks, so most moves find a midpoint with few digits.
     private const int PositionGap = 1024;
+    private const int MaxPositionScale = 100;
 
-    // A blocker stops blocking when it is done or archived (an archived task will never be done).
-    private const string OpenBlocker = "b.status <> 'done' AND b.archived_at IS NULL";
+    // A blocker stops blocking only when it is done (PRODUCT.md: "ready when every blocker is done").
+    private const string OpenBlocker = "b.status <> 'done'";
+
+    // Sections serialised across transactions (see LockedWrite.EnterAsync).
+    private const string TreeSection = "task-tree";
 
     private const string Select = $"""
         SELECT t.id, t.project_id, p.key, t.number, t.parent_id, t.title, t.description, t.status, t.priority,
@@ -32,7 +36,8 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
                      WHERE d.task_id = t.id AND {OpenBlocker}
                      ORDER BY bp.key, b.number) AS open_blockers,
                (SELECT count(*)::int FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL) AS subtasks,
-               (SELECT count(*)::int FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL AND s.status = 'done') AS subtasks_done
+               (SELECT count(*)::int FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL AND s.status = 'done') AS subtasks_done,
+               p.archived_at IS NOT NULL AS project_archived
         FROM tasks t
         JOIN projects p ON p.id = t.project_id
         """;
@@ -44,7 +49,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         r.GetFieldValue<string[]>(10), r.IsDBNull(11) ? null : r.GetFieldValue<DateOnly>(11),
         r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12), r.IsDBNull(13) ? null : r.GetString(13),
         r.GetFieldValue<DateTimeOffset>(14), r.GetString(15), r.GetFieldValue<DateTimeOffset>(16), r.GetString(17),
-        r.GetInt32(18), r.GetString(19), r.GetFieldValue<string[]>(20), r.GetInt32(21), r.GetInt32(22));
+        r.GetInt32(18), r.GetString(19), r.GetFieldValue<string[]>(20), r.GetInt32(21), r.GetInt32(22), r.GetBoolean(23));
 
     public async Task<TaskRow?> FindAsync(TaskReference reference, CancellationToken ct)
     {
@@ -55,16 +60,43 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
     private static async Task<TaskRow?> FindAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, TaskReference reference, bool forUpdate, CancellationToken ct)
     {
+        if (forUpdate)
+        {
+            // Lock first, then read in a new statement: a statement that waited for the lock still sees its old
+            // snapshot in subqueries (such as open blockers), the next statement sees what the other writer committed.
+            await using var lockRow = new NpgsqlCommand("""
+                SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id
+                WHERE (@id::uuid IS NOT NULL AND t.id = @id) OR (p.key = @key AND t.number = @number)
+                FOR NO KEY UPDATE OF t
+                """, connection, transaction);
+            AddReference(lockRow, reference);
+            if (await lockRow.ExecuteScalarAsync(ct) is not Guid id)
+            {
+                return null;
+            }
+            reference = new TaskReference(id, null, 0);
+        }
         await using var command = new NpgsqlCommand($"""
             {Select}
             WHERE (@id::uuid IS NOT NULL AND t.id = @id) OR (p.key = @key AND t.number = @number)
-            {(forUpdate ? "FOR UPDATE OF t" : "")}
             """, connection, transaction);
+        AddReference(command, reference);
+        return await command.ReadFirstOrDefaultAsync(Read, ct);
+    }
+
+    private static void AddReference(NpgsqlCommand command, TaskReference reference)
+    {
         command.Parameters.AddWithValue("id", NpgsqlDbType.Uuid, (object?)reference.Id ?? DBNull.Value);
         command.Parameters.AddWithValue("key", NpgsqlDbType.Text, (object?)reference.ProjectKey ?? DBNull.Value);
         command.Parameters.AddWithValue("number", reference.Number);
-        return await command.ReadFirstOrDefaultAsync(Read, ct);
     }
+
+    /// <summary>
+    /// Serialises position changes within one status column, so two moves into the same gap cannot take the same
+    /// midpoint. Taken after the task's row lock and before the event lock, like every other section.
+    /// </summary>
+    private static Task EnterColumnAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid projectId, TaskState status, CancellationToken ct) =>
+        LockedWrite.EnterAsync(connection, transaction, $"column:{projectId}:{Naming.SnakeCase(status)}", ct);
 
     private static async Task<TaskRow> ReReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken ct) =>
         (await FindAsync(connection, transaction, new TaskReference(id, null, 0), forUpdate: false, ct))!;
@@ -87,6 +119,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             return null;
         }
 
+        await EnterColumnAsync(connection, transaction, projectId, values.Status, ct);
         var id = Guid.CreateVersion7();
         await using var insert = new NpgsqlCommand("""
             INSERT INTO tasks (id, project_id, number, parent_id, title, description, status, priority, assignee,
@@ -124,8 +157,8 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
     /// A status change moves the task to the end of its new column.
     /// </summary>
     public Task<WriteResult<TaskRow>> UpdateAsync(
-        TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, string actor, CancellationToken ct) =>
-        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
+        TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, bool mayChangeParent, string actor, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, exclusiveSection: mayChangeParent ? TreeSection : null, write: async (connection, transaction, current) =>
         {
             var next = change(current);
             var changes = new JsonObject();
@@ -151,6 +184,10 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
                 return new WriteResult<TaskRow>.Invalid("parent", parentProblem);
             }
 
+            if (next.Status != current.Status)
+            {
+                await EnterColumnAsync(connection, transaction, current.ProjectId, next.Status, ct);
+            }
             await using var update = new NpgsqlCommand("""
                 UPDATE tasks SET
                     title = @title, description = @description, status = @status, priority = @priority,
@@ -167,10 +204,11 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             update.Parameters.AddWithValue("actor", actor);
             await update.ExecuteNonQueryAsync(ct);
 
+            var updated = await ReReadAsync(connection, transaction, current.Id, ct);
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskUpdated, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["changes"] = changes }, ct);
-            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
-        }, ct);
+            return new WriteResult<TaskRow>.Done(updated);
+        }, ct: ct);
 
     /// <summary>
     /// Moves a task into <paramref name="status"/>'s column, between <paramref name="anchor"/> and its neighbour on the
@@ -205,14 +243,15 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
                 }
             }
 
+            await EnterColumnAsync(connection, transaction, current.ProjectId, target, ct);
             await using var move = new NpgsqlCommand("""
                 WITH anchor AS (SELECT position FROM tasks WHERE id = @anchor_id),
                 neighbour AS (
                     SELECT CASE WHEN @after
                         THEN (SELECT min(t.position) FROM tasks t, anchor a
-                              WHERE t.project_id = @project_id AND t.status = @status AND t.id <> @id AND t.position > a.position)
+                              WHERE t.project_id = @project_id AND t.status = @status AND t.id <> @id AND (t.position, t.id) > (a.position, @anchor_id))
                         ELSE (SELECT max(t.position) FROM tasks t, anchor a
-                              WHERE t.project_id = @project_id AND t.status = @status AND t.id <> @id AND t.position < a.position)
+                              WHERE t.project_id = @project_id AND t.status = @status AND t.id <> @id AND (t.position, t.id) < (a.position, @anchor_id))
                     END AS position),
                 target AS (
                     SELECT CASE
@@ -234,6 +273,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             move.Parameters.AddWithValue("gap", PositionGap);
             move.Parameters.AddWithValue("actor", actor);
             await move.ExecuteNonQueryAsync(ct);
+            await RebalanceIfDeepAsync(connection, transaction, current.ProjectId, target, ct);
 
             var data = new JsonObject { ["ref"] = current.Ref };
             data.Change("status", current.Status, target);
@@ -241,8 +281,9 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             {
                 data[anchor!.Value.After ? "after" : "before"] = neighbour.Ref;
             }
+            var updated = await ReReadAsync(connection, transaction, current.Id, ct);
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskMoved, current.ProjectId, current.Id, data, ct);
-            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+            return new WriteResult<TaskRow>.Done(updated);
         }, ct);
 
     /// <summary>Archives or restores a task; doing it twice changes nothing the second time.</summary>
@@ -267,9 +308,10 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             update.Parameters.AddWithValue("actor", actor);
             await update.ExecuteNonQueryAsync(ct);
 
+            var updated = await ReReadAsync(connection, transaction, current.Id, ct);
             await EventLog.AppendAsync(connection, transaction, actor, archived ? EventKinds.TaskArchived : EventKinds.TaskRestored,
                 current.ProjectId, current.Id, new JsonObject { ["ref"] = current.Ref }, ct);
-            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+            return new WriteResult<TaskRow>.Done(updated);
         }, ct);
 
     /// <summary>
@@ -293,7 +335,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
                 ORDER BY CASE t.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
                          t.position, t.id
                 LIMIT 1
-                FOR UPDATE OF t SKIP LOCKED)
+                FOR NO KEY UPDATE OF t SKIP LOCKED)
             UPDATE tasks SET status = 'doing', assignee = @assignee,
                 position = COALESCE((SELECT max(position) FROM tasks WHERE project_id = candidate.project_id AND status = 'doing'), 0) + @gap,
                 updated_at = now(), updated_by = @actor, version = version + 1
@@ -344,13 +386,9 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
     /// <summary>Makes <paramref name="blocker"/> block the task, unless that closes a cycle. Adding it twice is a no-op.</summary>
     public Task<WriteResult<TaskRow>> AddBlockerAsync(
         TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, CancellationToken ct) =>
-        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
+        // One dependency change at a time, so that two concurrent additions cannot close a cycle between them.
+        WriteAsync(reference, expectedVersion, exclusiveSection: TreeSection, write: async (connection, transaction, current) =>
         {
-            // One dependency change at a time, so that two concurrent additions cannot close a cycle between them.
-            await using (var serialize = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('task_dependencies'))", connection, transaction))
-            {
-                await serialize.ExecuteNonQueryAsync(ct);
-            }
             var blocking = await FindAsync(connection, transaction, blocker, forUpdate: false, ct);
             if (blocking is null)
             {
@@ -395,10 +433,11 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             insert.Parameters.AddWithValue("blocker_id", blocking.Id);
             insert.Parameters.AddWithValue("actor", actor);
             await insert.ExecuteNonQueryAsync(ct);
+            var updated = await ReReadAsync(connection, transaction, current.Id, ct);
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.DependencyAdded, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["blocker"] = blocking.Ref }, ct);
-            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
-        }, ct);
+            return new WriteResult<TaskRow>.Done(updated);
+        }, ct: ct);
 
     /// <summary>Stops <paramref name="blocker"/> blocking the task; removing a dependency that isn't there is a no-op.</summary>
     public Task<WriteResult<TaskRow>> RemoveBlockerAsync(
@@ -422,9 +461,10 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             {
                 return new WriteResult<TaskRow>.Done(current);
             }
+            var updated = await ReReadAsync(connection, transaction, current.Id, ct);
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.DependencyRemoved, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["blocker"] = blocking.Ref }, ct);
-            return new WriteResult<TaskRow>.Done(await ReReadAsync(connection, transaction, current.Id, ct));
+            return new WriteResult<TaskRow>.Done(updated);
         }, ct);
 
     /// <summary>Ordered by manual position (then id), which keeps a status column in its board order.</summary>
@@ -439,8 +479,8 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
               AND (@priorities::text[] IS NULL OR t.priority = ANY (@priorities))
               AND (@parent_id::uuid IS NULL OR t.parent_id = @parent_id)
               AND (@query::text IS NULL OR t.search @@ websearch_to_tsquery('simple', @query))
-              AND (@include_archived OR t.archived_at IS NULL)
-              AND (NOT @ready_only OR (t.status = 'todo' AND t.archived_at IS NULL AND NOT EXISTS (
+              AND (@include_archived OR (t.archived_at IS NULL AND p.archived_at IS NULL))
+              AND (NOT @ready_only OR (t.status = 'todo' AND t.archived_at IS NULL AND p.archived_at IS NULL AND NOT EXISTS (
                     SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.blocker_id
                     WHERE d.task_id = t.id AND {OpenBlocker})))
               AND (@after_position::numeric IS NULL OR (t.position, t.id) > (@after_position::numeric, @after_id))
@@ -464,14 +504,39 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
 
     private Task<WriteResult<TaskRow>> WriteAsync(
         TaskReference reference, int? expectedVersion,
-        Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<WriteResult<TaskRow>>> write, CancellationToken ct) =>
+        Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<WriteResult<TaskRow>>> write, CancellationToken ct,
+        string? exclusiveSection = null) =>
         LockedWrite.RunAsync(dataSource,
             (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
-            row => row.Version, expectedVersion, write, ct);
+            row => row.Version, expectedVersion, write, ct, exclusiveSection);
 
-    /// <summary>Starting work (entering doing) on a task with open blockers is refused, naming them.</summary>
+    /// <summary>
+    /// Each move into the same gap adds a decimal digit to the midpoint. Past <see cref="MaxPositionScale"/> digits
+    /// the column is renumbered once (positions only: no version, no history), keeping positions short.
+    /// </summary>
+    private static async Task RebalanceIfDeepAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid projectId, TaskState status, CancellationToken ct)
+    {
+        await using var rebalance = new NpgsqlCommand("""
+            UPDATE tasks SET position = ranked.n * @gap
+            FROM (SELECT id, row_number() OVER (ORDER BY position, id) AS n
+                  FROM tasks WHERE project_id = @project_id AND status = @status) ranked
+            WHERE tasks.id = ranked.id
+              AND EXISTS (SELECT 1 FROM tasks WHERE project_id = @project_id AND status = @status AND scale(position) > @max_scale)
+            """, connection, transaction);
+        rebalance.Parameters.AddWithValue("project_id", projectId);
+        rebalance.Parameters.AddWithValue("status", Naming.SnakeCase(status));
+        rebalance.Parameters.AddWithValue("gap", PositionGap);
+        rebalance.Parameters.AddWithValue("max_scale", MaxPositionScale);
+        await rebalance.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// A task with open blockers may not progress: entering doing, review or done is refused, naming the blockers.
+    /// Going back to todo is always allowed.
+    /// </summary>
     private static WriteResult<TaskRow>.Conflict? BlockedFrom(TaskRow current, TaskState target) =>
-        target == TaskState.Doing && current.Status != TaskState.Doing && current.OpenBlockers.Length > 0
+        target != TaskState.Todo && target != current.Status && current.OpenBlockers.Length > 0
             ? new WriteResult<TaskRow>.Conflict(
                 $"{current.Ref} is blocked by {string.Join(", ", current.OpenBlockers)}, which are not done. Finish them first or remove the dependency.",
                 new Dictionary<string, object?> { ["blockedBy"] = current.OpenBlockers })

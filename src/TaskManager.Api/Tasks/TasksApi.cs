@@ -192,7 +192,7 @@ public static class TasksApi
             request.Assignee.IsSet ? assignee : current.Assignee,
             labels ?? current.Labels,
             request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
-            request.Parent.IsSet ? parentId : current.ParentId), user.Actor(), ct);
+            request.Parent.IsSet ? parentId : current.ParentId), mayChangeParent: request.Parent.IsSet, user.Actor(), ct);
         return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
     }
 

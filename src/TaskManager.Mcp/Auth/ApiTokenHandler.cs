@@ -22,6 +22,7 @@ public sealed class ApiTokenHandler(
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiToken";
+    private const string ApiUnavailableItem = "auth:api-unavailable";
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
     private static readonly ConcurrentDictionary<string, (WhoAmI Who, DateTimeOffset Until)> Cache = new();
 
@@ -47,6 +48,15 @@ public sealed class ApiTokenHandler(
                 Cache.TryRemove(key, out _);
                 return AuthenticateResult.Fail("The bearer token is unknown, revoked or expired.");
             }
+            catch (Exception e) when (e is ApiProblemException or HttpRequestException or TimeoutException
+                                      or Polly.CircuitBreaker.BrokenCircuitException
+                                      or TaskCanceledException { CancellationToken.IsCancellationRequested: false })
+            {
+                // The token may well be good: say the service is unavailable rather than calling it invalid.
+                Context.Items[ApiUnavailableItem] = true;
+                Logger.LogWarning(e, "Could not check a token with the api");
+                return AuthenticateResult.Fail("The api could not be reached to check the token.");
+            }
         }
 
         var claims = new List<Claim> { new(ClaimTypes.Name, cached.Who.Name) };
@@ -57,6 +67,12 @@ public sealed class ApiTokenHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(ApiUnavailableItem))
+        {
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            Response.Headers.RetryAfter = "5";
+            return Task.CompletedTask;
+        }
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
         return Task.CompletedTask;

@@ -166,6 +166,17 @@ public sealed class AuthTests(AppFixture app)
         Assert.DoesNotContain(secret, list);
     }
 
+    [Fact]
+    public async Task A_token_expiry_may_be_given_in_any_offset()
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens",
+            new { name = "offset", scopes = new[] { "read" }, expiresAt = "2030-01-01T00:00:00+02:00" }, TestHelpers.Ct).Timeout();
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var expires = (await response.ReadJsonAsync()).GetProperty("token").GetProperty("expiresAt").GetDateTimeOffset();
+        Assert.Equal(new DateTimeOffset(2029, 12, 31, 22, 0, 0, TimeSpan.Zero), expires);
+    }
+
     [Theory]
     [InlineData("""{"scopes":["read"]}""", "name")]
     [InlineData("""{"name":"x","scopes":[]}""", "scopes")]

@@ -108,4 +108,36 @@ public sealed class DependencyTests(AppFixture app)
         Assert.Equal(HttpStatusCode.OK, current.StatusCode);
         Assert.Equal(3, (await current.ReadJsonAsync()).GetProperty("version").GetInt32());
     }
+
+    [Theory]
+    [InlineData("review")]
+    [InlineData("done")]
+    public async Task A_blocked_task_cannot_skip_ahead_to_review_or_done(string status)
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Blocked");
+        await _client.CreateTaskAsync(key, "Blocker");
+        await AddAsync($"{key}-1", $"{key}-2");
+
+        var patch = await _client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", $$"""{"status":"{{status}}"}""");
+        var move = await _client.PostAsJsonAsync($"/api/tasks/{key}-1/move", new { status }, TestHelpers.Ct).Timeout();
+
+        await patch.AssertProblemAsync(409);
+        await move.AssertProblemAsync(409);
+    }
+
+    [Fact]
+    public async Task An_archived_blocker_still_blocks_until_the_dependency_is_removed()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Waiting");
+        await _client.CreateTaskAsync(key, "Abandoned");
+        await AddAsync($"{key}-1", $"{key}-2");
+
+        await _client.PostAsync($"/api/tasks/{key}-2/archive", null, TestHelpers.Ct).Timeout();
+
+        var task = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1", TestHelpers.Ct).Timeout();
+        Assert.False(task.GetProperty("ready").GetBoolean());
+        Assert.Equal([$"{key}-2"], task.GetProperty("blockedBy").EnumerateArray().Select(b => b.GetString()));
+    }
 }

@@ -73,6 +73,19 @@ public sealed class EventStreamTests(AppFixture app)
         await elsewhere.AssertProblemAsync(401);
     }
 
+    [Fact]
+    public async Task A_revoked_token_loses_its_open_stream()
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name = "board", scopes = new[] { "read" } }, TestHelpers.Ct).Timeout();
+        var created = await response.ReadJsonAsync();
+        var client = app.Api.CreateClient(created.GetProperty("secret").GetString());
+        await using var stream = await EventStream.OpenAsync(client, "/api/events");
+
+        await _admin.DeleteAsync($"/api/tokens/{created.GetProperty("token").GetProperty("id").GetString()}", TestHelpers.Ct).Timeout();
+
+        Assert.True(await stream.EndsAsync(), "The stream of a revoked token stayed open.");
+    }
+
     private async Task<string> TokenAsync(string name)
     {
         var response = await _admin.PostAsJsonAsync("/api/tokens", new { name, scopes = new[] { "write" } }, TestHelpers.Ct).Timeout();
@@ -114,6 +127,15 @@ public sealed class EventStream : IAsyncDisposable
     {
         Assert.True(await _events.MoveNextAsync().AsTask().Timeout(), "The event stream ended.");
         return _events.Current;
+    }
+
+    /// <summary>True when the server ends the stream (within the timeout); events before the end are skipped.</summary>
+    public async Task<bool> EndsAsync()
+    {
+        while (await _events.MoveNextAsync().AsTask().Timeout())
+        {
+        }
+        return true;
     }
 
     public async ValueTask DisposeAsync()

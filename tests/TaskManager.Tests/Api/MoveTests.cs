@@ -50,12 +50,13 @@ public sealed class MoveTests(AppFixture app)
     }
 
     [Fact]
-    public async Task Sixty_moves_into_the_same_gap_keep_an_exact_order()
+    public async Task A_hundred_and_fifty_moves_into_the_same_gap_keep_an_exact_order()
     {
         var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
         await _client.CreateTaskAsync(key, "First");
         await _client.CreateTaskAsync(key, "Last");
-        for (var i = 0; i < 60; i++)
+        // Past 100 nested midpoints the column is renumbered once; the order must survive that too.
+        for (var i = 0; i < 150; i++)
         {
             await _client.CreateTaskAsync(key, $"M{i}");
             // Each new task goes just after First: the gap between First and the previous one halves every time.
@@ -64,7 +65,18 @@ public sealed class MoveTests(AppFixture app)
 
         var column = await ColumnAsync(key, "todo");
 
-        Assert.Equal(["First", .. Enumerable.Range(0, 60).Reverse().Select(i => $"M{i}"), "Last"], column);
+        Assert.Equal(["First", .. Enumerable.Range(0, 150).Reverse().Select(i => $"M{i}"), "Last"], column);
+        var paged = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await _client.GetFromJsonAsync<JsonElement>(
+                $"/api/tasks?project={key}&limit=7{(cursor is null ? "" : $"&cursor={cursor}")}", TestHelpers.Ct).Timeout();
+            paged.AddRange(page.GetProperty("items").EnumerateArray().Select(t => t.GetProperty("title").GetString()!));
+            cursor = page.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+        Assert.Equal(column, paged);
     }
 
     [Fact]

@@ -206,4 +206,31 @@ public sealed class TasksApiTests(AppFixture app)
 
         await response.AssertProblemAsync(400);
     }
+
+    [Fact]
+    public async Task A_weak_ETag_in_If_Match_never_matches()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Strict");
+
+        var response = await _client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"title":"Weak"}""", ifMatch: "W/\"1\"");
+
+        await response.AssertProblemAsync(412);
+    }
+
+    [Fact]
+    public async Task Tasks_of_an_archived_project_leave_lists_and_are_not_ready()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Shelved");
+        await _client.PostAsync($"/api/projects/{key}/archive", null, TestHelpers.Ct).Timeout();
+
+        var listed = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}", TestHelpers.Ct).Timeout();
+        var all = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}&includeArchived=true", TestHelpers.Ct).Timeout();
+        var task = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1", TestHelpers.Ct).Timeout();
+
+        Assert.Equal(0, listed.GetProperty("items").GetArrayLength());
+        Assert.Equal(1, all.GetProperty("items").GetArrayLength());
+        Assert.False(task.GetProperty("ready").GetBoolean());
+    }
 }

@@ -12,6 +12,8 @@ public sealed class ApiFactory(string connectionString, string adminToken) : Web
     {
         builder.UseSetting("ConnectionStrings:tasks", connectionString);
         builder.UseSetting("Auth:AdminToken", adminToken);
+        // Idle streams re-check their token this often; short, so that tests see a revoked token end its stream.
+        builder.UseSetting("Events:KeepAlive", "00:00:01");
         builder.UseEnvironment("Development");
     }
 
