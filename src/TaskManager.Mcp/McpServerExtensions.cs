@@ -1,8 +1,11 @@
 using Microsoft.AspNetCore.Authentication;
 using Polly;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
 using TaskManager.Mcp.Auth;
+using TaskManager.Mcp.Prompts;
+using TaskManager.Mcp.Resources;
 using TaskManager.Mcp.Tools;
 
 namespace TaskManager.Mcp;
@@ -11,11 +14,15 @@ public static class McpServerExtensions
 {
     public const string Instructions = """
         TaskManager: a task board shared by people and agents. Tasks have a ref like WEB-42, a status
-        (todo, doing, review, done), a priority, an assignee, labels and a version.
-        Workflow: find_tasks (ready=true for work you can start) -> manage_task action=update to set
-        status=doing and assignee to yourself -> do the work -> manage_task status=review or done.
+        (todo, doing, review, done), a priority, an assignee, labels, blockers and a version.
+        Workflow: claim_next_task (atomically gives you the best ready task, in doing) -> get_task ->
+        work, logging progress with add_comment -> manage_task action=update status=review or done.
         Always pass expectedVersion from what you last read; on a version conflict, re-read and retry.
+        find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things.
         """;
+
+    /// <summary>The tools an agent that only needs to pick up and finish work sees with <c>Mcp:ToolSet=core</c>.</summary>
+    private static readonly HashSet<string> CoreTools = ["find_tasks", "get_task", "claim_next_task", "manage_task", "add_comment"];
 
     public static WebApplicationBuilder AddTaskApiClient(this WebApplicationBuilder builder)
     {
@@ -51,6 +58,12 @@ public static class McpServerExtensions
 
     public static WebApplicationBuilder AddTaskManagerMcpServer(this WebApplicationBuilder builder)
     {
+        // all (default), core (the work loop only) or read-only; a token without the write scope always sees read-only.
+        var toolSet = builder.Configuration["Mcp:ToolSet"] is { Length: > 0 } configured ? configured.ToLowerInvariant() : "all";
+        if (toolSet is not ("all" or "core" or "read-only"))
+        {
+            throw new InvalidOperationException($"Mcp:ToolSet '{toolSet}' is not one of all, core, read-only.");
+        }
         builder.Services.AddMcpServer(options =>
             {
                 options.ServerInfo = new Implementation { Name = "taskmanager", Version = "0.1.0" };
@@ -58,8 +71,25 @@ public static class McpServerExtensions
             })
             .WithHttpTransport(options => options.Stateless = true)
             .WithTools<TaskTools>()
-            .WithRequestFilters(filters => filters.AddCallToolFilter(next => async (context, ct) =>
+            .WithTools<ProjectTools>()
+            .WithResources<BoardResources>()
+            .WithPrompts<WorkflowPrompts>()
+            .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
             {
+                var result = await next(context, ct);
+                result.Tools = [.. result.Tools.Where(tool => Offered(tool, context.User, toolSet))];
+                return result;
+            }).AddCallToolFilter(next => async (context, ct) =>
+            {
+                if (context.MatchedPrimitive is McpServerTool tool && !Offered(tool.ProtocolTool, context.User, toolSet))
+                {
+                    return new CallToolResult
+                    {
+                        IsError = true,
+                        Content = [new TextContentBlock { Text = $"Tool '{tool.ProtocolTool.Name}' is not available to you: " +
+                            (IsReadOnly(tool.ProtocolTool) ? $"this server offers the '{toolSet}' tool set." : "your token can only read.") }],
+                    };
+                }
                 try
                 {
                     return await next(context, ct);
@@ -75,6 +105,19 @@ public static class McpServerExtensions
                 }
             }));
         return builder;
+    }
+
+    private static bool IsReadOnly(Tool tool) => tool.Annotations?.ReadOnlyHint == true;
+
+    private static bool Offered(Tool tool, System.Security.Claims.ClaimsPrincipal? user, string toolSet)
+    {
+        var canWrite = user?.HasClaim("scope", "write") == true;
+        return toolSet switch
+        {
+            "core" => CoreTools.Contains(tool.Name) && (canWrite || IsReadOnly(tool)),
+            "read-only" => IsReadOnly(tool),
+            _ => canWrite || IsReadOnly(tool),
+        };
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace TaskManager.Mcp.ApiClient;
 
 // The api's wire contracts, as far as the MCP tools use them. The api owns the data; these are only views of it.
@@ -5,10 +7,18 @@ namespace TaskManager.Mcp.ApiClient;
 public sealed record TaskDto(
     Guid Id, string Ref, Guid ProjectId, string ProjectKey, int Number, Guid? ParentId, string Title, string Description,
     string Status, string Priority, string? Assignee, string[] Labels, DateOnly? DueDate, string[] BlockedBy, bool Ready,
-    DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
+    SubtaskProgress? Subtasks, DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
     DateTimeOffset UpdatedAt, string UpdatedBy, int Version);
 
-public sealed record ProjectDto(Guid Id, string Key, string Title, string Description, bool Pinned, DateTimeOffset? ArchivedAt, int Version);
+public sealed record SubtaskProgress(int Total, int Done);
+
+public sealed record ProjectDto(
+    Guid Id, string Key, string Title, string Description, bool Pinned, DateTimeOffset? ArchivedAt,
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version);
+
+public sealed record CommentDto(Guid Id, string TaskRef, string Author, string Body, DateTimeOffset CreatedAt);
+
+public sealed record EventDto(long Id, DateTimeOffset At, string Actor, string Kind, string ProjectKey, string? TaskRef, JsonElement Data);
 
 public sealed record Page<T>(T[] Items, string? NextCursor);
 

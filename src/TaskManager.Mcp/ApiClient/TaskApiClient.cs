@@ -40,6 +40,51 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<TaskDto> ArchiveTaskAsync(string task, bool archive, int? expectedVersion, CancellationToken ct) =>
         SendAsync<TaskDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
 
+    public Task<TaskDto> MoveTaskAsync(string task, JsonObject body, int? expectedVersion, CancellationToken ct) =>
+        SendAsync<TaskDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion);
+
+    /// <summary>The claimed task, or null when nothing is ready (the api answers 204).</summary>
+    public Task<TaskDto?> ClaimTaskAsync(JsonObject body, CancellationToken ct) =>
+        SendAsync<TaskDto?>(HttpMethod.Post, "api/tasks/claim", body, ct);
+
+    public Task<TaskDto[]> ListBlockersAsync(string task, CancellationToken ct) =>
+        SendAsync<TaskDto[]>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", null, ct);
+
+    public Task<TaskDto> AddBlockerAsync(string task, string blocker, int? expectedVersion, CancellationToken ct) =>
+        SendAsync<TaskDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", new JsonObject { ["blocker"] = blocker }, ct, expectedVersion);
+
+    public Task<TaskDto> RemoveBlockerAsync(string task, string blocker, int? expectedVersion, CancellationToken ct) =>
+        SendAsync<TaskDto>(HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(task)}/blockers/{Uri.EscapeDataString(blocker)}", null, ct, expectedVersion);
+
+    public Task<Page<CommentDto>> ListCommentsAsync(string task, string? cursor, int limit, CancellationToken ct) =>
+        SendAsync<Page<CommentDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit), null, ct);
+
+    public Task<CommentDto> AddCommentAsync(string task, string body, string idempotencyKey, CancellationToken ct) =>
+        SendAsync<CommentDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/comments", new JsonObject { ["body"] = body }, ct,
+            idempotencyKey: idempotencyKey);
+
+    public Task<Page<EventDto>> TaskHistoryAsync(string task, string? cursor, int limit, CancellationToken ct) =>
+        SendAsync<Page<EventDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/history" + Paged(cursor, limit), null, ct);
+
+    public Task<Page<ProjectDto>> FindProjectsAsync(IEnumerable<KeyValuePair<string, string>> query, CancellationToken ct) =>
+        SendAsync<Page<ProjectDto>>(HttpMethod.Get, "api/projects" + QueryString.Create(query!), null, ct);
+
+    public Task<ProjectDto> GetProjectAsync(string project, CancellationToken ct) =>
+        SendAsync<ProjectDto>(HttpMethod.Get, $"api/projects/{Uri.EscapeDataString(project)}", null, ct);
+
+    public Task<ProjectDto> CreateProjectAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
+        SendAsync<ProjectDto>(HttpMethod.Post, "api/projects", body, ct, idempotencyKey: idempotencyKey);
+
+    public Task<ProjectDto> UpdateProjectAsync(string project, JsonObject body, int? expectedVersion, CancellationToken ct) =>
+        SendAsync<ProjectDto>(HttpMethod.Patch, $"api/projects/{Uri.EscapeDataString(project)}", body, ct, expectedVersion);
+
+    public Task<ProjectDto> ArchiveProjectAsync(string project, bool archive, int? expectedVersion, CancellationToken ct) =>
+        SendAsync<ProjectDto>(HttpMethod.Post, $"api/projects/{Uri.EscapeDataString(project)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
+
+    private static string Paged(string? cursor, int limit) =>
+        QueryString.Create(new Dictionary<string, string?> { ["limit"] = limit.ToString(), ["cursor"] = cursor }
+            .Where(kv => kv.Value is not null)).ToString();
+
     private async Task<T> SendAsync<T>(
         HttpMethod method, string path, JsonObject? body, CancellationToken ct,
         int? expectedVersion = null, string? idempotencyKey = null, string? bearerToken = null)
@@ -66,6 +111,10 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         }
 
         using var response = await http.SendAsync(request, ct);
+        if (response.StatusCode == HttpStatusCode.NoContent)
+        {
+            return default!;
+        }
         if (response.IsSuccessStatusCode)
         {
             return (await response.Content.ReadFromJsonAsync<T>(Json, ct))!;

@@ -1,0 +1,51 @@
+using System.ComponentModel;
+using System.Text;
+using System.Text.Json;
+using ModelContextProtocol.Server;
+using TaskManager.Mcp.ApiClient;
+using TaskManager.Mcp.Tools;
+
+namespace TaskManager.Mcp.Resources;
+
+[McpServerResourceType]
+public sealed class BoardResources(TaskApiClient api)
+{
+    private static readonly string[] Columns = ["todo", "doing", "review", "done"];
+    private const int TasksPerColumn = 15;
+
+    [McpServerResource(UriTemplate = "taskmanager://projects/{project}/board", Name = "project_board", Title = "Project board", MimeType = "text/markdown"),
+     Description("A project's board in brief: each column with its first tasks (ref, title, priority, assignee, blocked).")]
+    public async Task<string> ProjectBoard([Description("Project key, e.g. WEB.")] string project, CancellationToken ct)
+    {
+        var info = await TaskTools.Call(() => api.GetProjectAsync(project, ct));
+        var board = new StringBuilder($"# {info.Key}: {info.Title}\n");
+        foreach (var column in Columns)
+        {
+            var page = await TaskTools.Call(() => api.FindTasksAsync(
+                [new("project", info.Key), new("status", column), new("limit", TasksPerColumn.ToString())], ct));
+            board.Append($"\n## {column}\n");
+            if (page.Items.Length == 0)
+            {
+                board.Append("(empty)\n");
+            }
+            foreach (var task in page.Items)
+            {
+                board.Append($"- {task.Ref} {task.Title} [{task.Priority}]");
+                board.Append(task.Assignee is null ? "" : $" @{task.Assignee}");
+                board.Append(task.BlockedBy.Length > 0 ? $" (blocked by {string.Join(", ", task.BlockedBy)})" : "");
+                board.Append(task.Ready ? " (ready)" : "");
+                board.Append('\n');
+            }
+            if (page.NextCursor is not null)
+            {
+                board.Append($"- … more: find_tasks project={info.Key} status={column}\n");
+            }
+        }
+        return board.ToString();
+    }
+
+    [McpServerResource(UriTemplate = "taskmanager://tasks/{task}", Name = "task", Title = "Task", MimeType = "application/json"),
+     Description("One task, in full, as JSON.")]
+    public async Task<string> Task([Description("Task ref such as WEB-42, or id.")] string task, CancellationToken ct) =>
+        JsonSerializer.Serialize(await TaskTools.Call(() => api.GetTaskAsync(task, ct)), TaskApiClient.Json);
+}

@@ -1,0 +1,103 @@
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+using ModelContextProtocol;
+using ModelContextProtocol.Server;
+using TaskManager.Mcp.ApiClient;
+
+namespace TaskManager.Mcp.Tools;
+
+/// <summary>A compact project row for lists.</summary>
+public sealed record ProjectSummary(string Key, string Title, bool Pinned, bool Archived, int Version)
+{
+    public static ProjectSummary From(ProjectDto p) => new(p.Key, p.Title, p.Pinned, p.ArchivedAt is not null, p.Version);
+}
+
+public sealed record ProjectList(ProjectSummary[] Projects, string? NextCursor);
+
+[McpServerToolType]
+public sealed class ProjectTools(TaskApiClient api)
+{
+    [McpServerTool(Name = "find_projects", Title = "Find projects", ReadOnly = true, Idempotent = true),
+     Description("Lists projects (key such as WEB, title), pinned first; query searches key, title and description.")]
+    public async Task<ProjectList> FindProjects(
+        [Description("Words to search for.")] string? query = null,
+        [Description("Include archived projects.")] bool? includeArchived = null,
+        [Description("Page size, 1 to 200 (default 50).")] int? limit = null,
+        [Description("nextCursor from the previous call.")] string? cursor = null,
+        CancellationToken ct = default)
+    {
+        var q = new List<KeyValuePair<string, string>>();
+        if (!string.IsNullOrWhiteSpace(query))
+        {
+            q.Add(new("q", query));
+        }
+        if (includeArchived is not null)
+        {
+            q.Add(new("includeArchived", includeArchived.Value ? "true" : "false"));
+        }
+        if (limit is not null)
+        {
+            q.Add(new("limit", limit.Value.ToString()));
+        }
+        if (cursor is not null)
+        {
+            q.Add(new("cursor", cursor));
+        }
+        var page = await TaskTools.Call(() => api.FindProjectsAsync(q, ct));
+        return new ProjectList([.. page.Items.Select(ProjectSummary.From)], page.NextCursor);
+    }
+
+    [McpServerTool(Name = "manage_project", Title = "Create, update, archive or restore a project", Destructive = false),
+     Description("action=create: needs key (2-10 upper-case letters, e.g. WEB) and title. action=update: changes the " +
+                 "fields you pass (title, description, pinned; the key is fixed). action=archive / restore. " +
+                 "Pass expectedVersion to refuse the change if the project changed since you read it.")]
+    public async Task<ProjectDto> ManageProject(
+        [Description("create, update, archive or restore.")] string action,
+        [Description("The project (key or id). Required except for create.")] string? project = null,
+        [Description("create: the new project's key, 2-10 upper-case letters.")] string? key = null,
+        [Description("Title, 1 to 200 characters.")] string? title = null,
+        [Description("Markdown description.")] string? description = null,
+        [Description("Pinned projects are listed first.")] bool? pinned = null,
+        [Description("The version you last saw.")] int? expectedVersion = null,
+        [Description("A unique key for this create, so that a retried call never makes a second project.")] string? clientKey = null,
+        CancellationToken ct = default)
+    {
+        var body = new JsonObject();
+        if (title is not null)
+        {
+            body["title"] = title;
+        }
+        if (description is not null)
+        {
+            body["description"] = description;
+        }
+        if (pinned is not null)
+        {
+            body["pinned"] = pinned.Value;
+        }
+        switch (action?.Trim().ToLowerInvariant())
+        {
+            case "create":
+                if (string.IsNullOrWhiteSpace(key) || string.IsNullOrWhiteSpace(title))
+                {
+                    throw new McpException("create needs key (e.g. WEB) and title.");
+                }
+                body["key"] = key;
+                return await TaskTools.Call(() => api.CreateProjectAsync(body, clientKey ?? Guid.NewGuid().ToString("N"), ct));
+            case "update":
+                if (body.Count == 0)
+                {
+                    throw new McpException("update needs at least one of title, description, pinned.");
+                }
+                return await TaskTools.Call(() => api.UpdateProjectAsync(RequireProject(project, action), body, expectedVersion, ct));
+            case "archive":
+            case "restore":
+                return await TaskTools.Call(() => api.ArchiveProjectAsync(RequireProject(project, action), action.Trim().ToLowerInvariant() == "archive", expectedVersion, ct));
+            default:
+                throw new McpException($"action '{action}' is not one of create, update, archive, restore.");
+        }
+    }
+
+    private static string RequireProject(string? project, string action) =>
+        string.IsNullOrWhiteSpace(project) ? throw new McpException($"{action} needs project: its key (e.g. WEB) or id.") : project.Trim();
+}

@@ -1,0 +1,32 @@
+extern alias mcp;
+
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using ModelContextProtocol.Client;
+
+namespace TaskManager.Tests.Infrastructure;
+
+/// <summary>The mcp server in process, calling the AppHost's real api; for settings the AppHost does not vary.</summary>
+public sealed class McpFactory(Uri apiAddress, IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<mcp::Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("TaskApi:BaseAddress", apiAddress.ToString());
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public async Task<McpClient> ConnectAsync(string token)
+    {
+        var http = CreateClient();
+        var transport = new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(http.BaseAddress!, "/mcp"),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+        }, http, ownsHttpClient: true);
+        return await McpClient.CreateAsync(transport, cancellationToken: TestHelpers.Ct).Timeout();
+    }
+}

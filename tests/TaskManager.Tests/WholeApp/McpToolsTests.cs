@@ -1,0 +1,170 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aspire.Hosting.Testing;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using TaskManager.Tests.Infrastructure;
+
+namespace TaskManager.Tests.WholeApp;
+
+/// <summary>The MCP tools, resources and prompts, driven by the C# SDK client against the AppHost's mcp and api.</summary>
+public sealed class McpToolsTests(AppFixture app)
+{
+    private readonly HttpClient _api = app.CreateApiClient();
+
+    [Fact]
+    public async Task A_writer_sees_every_tool_and_a_reader_only_the_read_only_ones()
+    {
+        await using var writer = await ConnectAsync(await TokenAsync("writer", "write"));
+        await using var reader = await ConnectAsync(await TokenAsync("reader", "read"));
+
+        var all = (await writer.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).Select(t => t.Name).Order();
+        var readOnly = (await reader.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).Select(t => t.Name).Order();
+        var refused = await CallAsync(reader, "manage_task", new() { ["action"] = "create", ["project"] = "WEB", ["title"] = "x" });
+
+        Assert.Equal(["add_comment", "claim_next_task", "find_projects", "find_tasks", "get_task", "manage_dependency",
+            "manage_project", "manage_task", "task_history"], all);
+        Assert.Equal(["find_projects", "find_tasks", "get_task", "task_history"], readOnly);
+        Assert.True(refused.IsError);
+        Assert.Contains("can only read", Text(refused));
+    }
+
+    [Fact]
+    public async Task An_agent_claims_works_and_hands_over_a_task()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _api.CreateTaskAsync(key, "Low", new { priority = "low" });
+        await _api.CreateTaskAsync(key, "Urgent", new { priority = "critical", description = "Fix **now**" });
+        await using var agent = await ConnectAsync(await TokenAsync("claude-code", "write"));
+
+        var claim = Json(await CallAsync(agent, "claim_next_task", new() { ["project"] = key }));
+        var claimed = claim.GetProperty("task");
+        Assert.Equal($"{key}-2", claimed.GetProperty("ref").GetString());
+        Assert.Equal("doing", claimed.GetProperty("status").GetString());
+        Assert.Equal("claude-code", claimed.GetProperty("assignee").GetString());
+
+        await CallAsync(agent, "add_comment", new() { ["task"] = $"{key}-2", ["body"] = "Found the cause" });
+        var detail = Json(await CallAsync(agent, "get_task", new() { ["task"] = $"{key}-2" }));
+        Assert.Equal("Fix **now**", detail.GetProperty("task").GetProperty("description").GetString());
+        Assert.Equal("Found the cause", detail.GetProperty("recentComments")[0].GetProperty("body").GetString());
+        Assert.Contains(detail.GetProperty("recentHistory").EnumerateArray(), e => e.GetProperty("kind").GetString() == "task.claimed");
+
+        var review = await CallAsync(agent, "manage_task", new()
+        {
+            ["action"] = "update", ["task"] = $"{key}-2", ["status"] = "review",
+            ["expectedVersion"] = detail.GetProperty("task").GetProperty("version").GetInt32(),
+        });
+        Assert.NotEqual(true, review.IsError);
+        var task = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-2", TestHelpers.Ct).Timeout();
+        Assert.Equal("review", task.GetProperty("status").GetString());
+        Assert.Equal("claude-code", task.GetProperty("updatedBy").GetString());
+
+        await CallAsync(agent, "claim_next_task", new() { ["project"] = key });
+        var nothing = Json(await CallAsync(agent, "claim_next_task", new() { ["project"] = key }));
+        Assert.False(nothing.TryGetProperty("task", out var none) && none.ValueKind != JsonValueKind.Null);
+        Assert.Contains("No task is ready", nothing.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Dependencies_subtasks_and_moves_over_mcp()
+    {
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var project = Json(await CallAsync(agent, "manage_project", new() { ["action"] = "create", ["key"] = TestHelpers.NewProjectKey(), ["title"] = "Via MCP" }));
+        var key = project.GetProperty("key").GetString()!;
+        foreach (var title in new[] { "Epic", "Schema", "Endpoints" })
+        {
+            await CallAsync(agent, "manage_task", new() { ["action"] = "create", ["project"] = key, ["title"] = title,
+                ["parent"] = title == "Epic" ? null : $"{key}-1" });
+        }
+
+        var added = await CallAsync(agent, "manage_dependency", new() { ["action"] = "add", ["task"] = $"{key}-3", ["blocker"] = $"{key}-2" });
+        var cycle = await CallAsync(agent, "manage_dependency", new() { ["action"] = "add", ["task"] = $"{key}-2", ["blocker"] = $"{key}-3" });
+        var moved = Json(await CallAsync(agent, "manage_task", new() { ["action"] = "move", ["task"] = $"{key}-2", ["status"] = "doing" }));
+        var epic = Json(await CallAsync(agent, "get_task", new() { ["task"] = $"{key}-1" }));
+        var waiting = Json(await CallAsync(agent, "get_task", new() { ["task"] = $"{key}-3" }));
+        var found = Json(await CallAsync(agent, "find_projects", new() { ["query"] = key }));
+
+        Assert.NotEqual(true, added.IsError);
+        Assert.True(cycle.IsError);
+        Assert.Contains("cycle", Text(cycle));
+        Assert.Equal("doing", moved.GetProperty("status").GetString());
+        Assert.Equal([$"{key}-2", $"{key}-3"], epic.GetProperty("subtasks").EnumerateArray().Select(t => t.GetProperty("ref").GetString()));
+        Assert.Equal([$"{key}-2"], waiting.GetProperty("blockers").EnumerateArray().Select(t => t.GetProperty("ref").GetString()));
+        Assert.Equal(key, found.GetProperty("projects")[0].GetProperty("key").GetString());
+    }
+
+    [Fact]
+    public async Task The_board_and_tasks_can_be_read_as_resources()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _api.CreateTaskAsync(key, "On the board", new { assignee = "alice" });
+        await using var agent = await ConnectAsync(app.AdminToken);
+
+        var templates = await agent.ListResourceTemplatesAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+        var board = await agent.ReadResourceAsync($"taskmanager://projects/{key}/board", cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+        var task = await agent.ReadResourceAsync($"taskmanager://tasks/{key}-1", cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+
+        Assert.Contains(templates, t => t.UriTemplate == "taskmanager://projects/{project}/board");
+        var boardText = Assert.IsType<TextResourceContents>(board.Contents.Single()).Text;
+        Assert.Contains($"- {key}-1 On the board [medium] @alice (ready)", boardText);
+        var taskJson = JsonDocument.Parse(Assert.IsType<TextResourceContents>(task.Contents.Single()).Text).RootElement;
+        Assert.Equal("On the board", taskJson.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task The_workflow_prompts_name_tools_that_exist()
+    {
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var tools = (await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).Select(t => t.Name).ToHashSet();
+
+        var prompts = await agent.ListPromptsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+        var work = await agent.GetPromptAsync("work_next_task", new Dictionary<string, object?> { ["project"] = "WEB" },
+            cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+
+        Assert.Equal(["plan_feature", "work_next_task"], prompts.Select(p => p.Name).Order());
+        var text = string.Join("\n", work.Messages.Select(m => m.Content).OfType<TextContentBlock>().Select(c => c.Text));
+        Assert.Contains("claim_next_task with project=WEB", text);
+        var named = System.Text.RegularExpressions.Regex.Matches(text + agent.ServerInstructions, @"\b[a-z]+_[a-z_]+\b").Select(m => m.Value).Distinct();
+        Assert.All(named, name => Assert.Contains(name, tools));
+    }
+
+    [Fact]
+    public async Task The_core_tool_set_offers_only_the_work_loop()
+    {
+        await using var factory = new McpFactory(app.App.GetEndpoint("api", "http"), new Dictionary<string, string> { ["Mcp:ToolSet"] = "core" });
+        await using var agent = await factory.ConnectAsync(app.AdminToken);
+
+        var tools = await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+        var hidden = await agent.CallToolAsync("manage_project", new Dictionary<string, object?> { ["action"] = "create" },
+            cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+
+        Assert.Equal(["add_comment", "claim_next_task", "find_tasks", "get_task", "manage_task"], tools.Select(t => t.Name).Order());
+        Assert.True(hidden.IsError);
+    }
+
+    private async Task<McpClient> ConnectAsync(string token) =>
+        await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = app.McpEndpoint,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+        }), cancellationToken: TestHelpers.Ct).Timeout();
+
+    private static Task<CallToolResult> CallAsync(McpClient client, string tool, Dictionary<string, object?> arguments) =>
+        client.CallToolAsync(tool, arguments, cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+
+    private static string Text(CallToolResult result) =>
+        string.Join("\n", result.Content.OfType<TextContentBlock>().Select(c => c.Text));
+
+    private static JsonElement Json(CallToolResult result)
+    {
+        Assert.True(result.IsError != true, Text(result));
+        return JsonDocument.Parse(Text(result)).RootElement;
+    }
+
+    private async Task<string> TokenAsync(string name, string scope)
+    {
+        var response = await _api.PostAsJsonAsync("/api/tokens", new { name, scopes = new[] { scope } }, TestHelpers.Ct).Timeout();
+        return (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
+    }
+}
