@@ -22,7 +22,7 @@ public sealed class BoardResources(TaskApiClient api)
         foreach (var column in Columns)
         {
             var page = await TaskTools.Call(() => api.FindTasksAsync(
-                [new("project", info.Key), new("status", column), new("limit", TasksPerColumn.ToString())], ct));
+                new ApiQuery().With("project", info.Key).With("status", column).With("limit", TasksPerColumn), ct));
             board.Append($"\n## {column}\n");
             if (page.Items.Length == 0)
             {

@@ -26,23 +26,7 @@ public sealed class ProjectTools(TaskApiClient api)
         [Description("nextCursor from the previous call.")] string? cursor = null,
         CancellationToken ct = default)
     {
-        var q = new List<KeyValuePair<string, string>>();
-        if (!string.IsNullOrWhiteSpace(query))
-        {
-            q.Add(new("q", query));
-        }
-        if (includeArchived is not null)
-        {
-            q.Add(new("includeArchived", includeArchived.Value ? "true" : "false"));
-        }
-        if (limit is not null)
-        {
-            q.Add(new("limit", limit.Value.ToString()));
-        }
-        if (cursor is not null)
-        {
-            q.Add(new("cursor", cursor));
-        }
+        var q = new ApiQuery().With("q", query).With("includeArchived", includeArchived).With("limit", limit).With("cursor", cursor);
         var page = await TaskTools.Call(() => api.FindProjectsAsync(q, ct));
         return new ProjectList([.. page.Items.Select(ProjectSummary.From)], page.NextCursor);
     }

@@ -54,32 +54,18 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("nextCursor from the previous call, to get the next page.")] string? cursor = null,
         CancellationToken ct = default)
     {
-        var q = new List<KeyValuePair<string, string>>();
-        void Add(string name, string? value)
-        {
-            if (!string.IsNullOrWhiteSpace(value))
-            {
-                q.Add(new(name, value));
-            }
-        }
-        Add("project", project);
-        foreach (var s in CheckAll(status, Statuses, "status"))
-        {
-            Add("status", s);
-        }
-        foreach (var p in CheckAll(priority, Priorities, "priority"))
-        {
-            Add("priority", p);
-        }
-        Add("assignee", assignee);
-        Add("label", label);
-        Add("ready", ready?.ToString().ToLowerInvariant());
-        Add("q", query);
-        Add("parent", parent);
-        Add("includeArchived", includeArchived?.ToString().ToLowerInvariant());
-        Add("limit", limit?.ToString());
-        Add("cursor", cursor);
-
+        var q = new ApiQuery()
+            .With("project", project)
+            .With("status", CheckAll(status, Statuses, "status"))
+            .With("priority", CheckAll(priority, Priorities, "priority"))
+            .With("assignee", assignee)
+            .With("label", label)
+            .With("ready", ready)
+            .With("q", query)
+            .With("parent", parent)
+            .With("includeArchived", includeArchived)
+            .With("limit", limit)
+            .With("cursor", cursor);
         var page = await Call(() => api.FindTasksAsync(q, ct));
         return new TaskList([.. page.Items.Select(TaskSummary.From)], page.NextCursor);
     }
@@ -91,7 +77,7 @@ public sealed class TaskTools(TaskApiClient api)
                  "Pass expectedVersion (from find_tasks or the last result) so you never overwrite someone else's change; " +
                  "on a version conflict, re-read the task and try again. Returns the whole task.")]
     public async Task<TaskDto> ManageTask(
-        [Description("create, update, archive or restore.")] string action,
+        [Description("create, update, move, archive or restore.")] string action,
         [Description("The task (ref such as WEB-42, or id). Required except for create.")] string? task = null,
         [Description("Project key or id (create only).")] string? project = null,
         [Description("Title, 1 to 200 characters.")] string? title = null,
@@ -162,7 +148,7 @@ public sealed class TaskTools(TaskApiClient api)
     {
         var reference = RequireTask(task, "get_task");
         var full = await Call(() => api.GetTaskAsync(reference, ct));
-        var subtasks = Call(() => api.FindTasksAsync([new("parent", full.Ref), new("includeArchived", "false"), new("limit", "200")], ct));
+        var subtasks = Call(() => api.FindTasksAsync(new ApiQuery().With("parent", full.Ref).With("limit", 200), ct));
         var blockers = Call(() => api.ListBlockersAsync(full.Ref, ct));
         var comments = Call(() => LatestAsync((cursor, limit) => api.ListCommentsAsync(full.Ref, cursor, limit, ct)));
         var history = Call(() => LatestAsync((cursor, limit) => api.TaskHistoryAsync(full.Ref, cursor, limit, ct)));
