@@ -38,6 +38,12 @@ public static class LocalPostgresBuilderExtensions
 
         var root = ephemeral ? CreateEphemeralRoot(builder) : dataDirectory ?? DefaultDataRoot(name);
         Directory.CreateDirectory(root);
+        // The postgres OS user must be able to reach the data directory inside, whatever our umask is.
+        AllowTraversal(root);
+        if (!ephemeral && dataDirectory is null)
+        {
+            AllowTraversal(Path.GetDirectoryName(root)!);
+        }
         var dataPath = Path.Combine(root, "data");
         var password = builder.AddParameter($"{name}-password", ReadOrCreatePassword(root), secret: true);
 
@@ -245,6 +251,7 @@ public static class LocalPostgresBuilderExtensions
     private static string CreateEphemeralRoot(IDistributedApplicationBuilder builder)
     {
         Directory.CreateDirectory(EphemeralRoot);
+        AllowTraversal(EphemeralRoot);
         foreach (var stale in Directory.GetDirectories(EphemeralRoot))
         {
             var owner = Path.Combine(stale, "apphost.pid");
@@ -309,6 +316,14 @@ public static class LocalPostgresBuilderExtensions
         File.WriteAllText(file, password);
         RestrictToOwner(file);
         return password;
+    }
+
+    private static void AllowTraversal(string directory)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, File.GetUnixFileMode(directory) | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        }
     }
 
     private static void RestrictToOwner(string path, UnixFileMode extra = UnixFileMode.None)
