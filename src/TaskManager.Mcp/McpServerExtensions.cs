@@ -12,14 +12,32 @@ namespace TaskManager.Mcp;
 
 public static class McpServerExtensions
 {
-    public const string Instructions = """
+    private const string About = """
         TaskManager: a task board shared by people and agents. Tasks have a ref like WEB-42, a status
         (todo, doing, review, done), a priority, an assignee, labels, blockers and a version.
-        Workflow: claim_next_task (atomically gives you the best ready task, in doing) -> get_task ->
-        work, logging progress with add_comment -> manage_task action=update status=review or done.
-        Always pass expectedVersion from what you last read; on a version conflict, re-read and retry.
-        find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things.
         """;
+
+    /// <summary>Server instructions for each tool set; each names only tools that set offers.</summary>
+    public static string Instructions(string toolSet) => About + toolSet switch
+    {
+        "read-only" => """
+            This server only reads: find_projects and find_tasks list, get_task shows a task in full,
+            task_history shows who changed what.
+            """,
+        "core" => """
+            Workflow: claim_next_task (atomically gives you the best ready task, in doing) -> get_task ->
+            work, logging progress with add_comment -> manage_task action=update status=review or done.
+            Always pass expectedVersion from what you last read; on a version conflict, re-read and retry.
+            find_tasks lists tasks.
+            """,
+        _ => """
+            Workflow: claim_next_task (atomically gives you the best ready task, in doing) -> get_task ->
+            work, logging progress with add_comment -> manage_task action=update status=review or done.
+            Always pass expectedVersion from what you last read; on a version conflict, re-read and retry.
+            find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things.
+            A token that can only read sees only the reading tools.
+            """,
+    };
 
     /// <summary>The tools an agent that only needs to pick up and finish work sees with <c>Mcp:ToolSet=core</c>.</summary>
     private static readonly HashSet<string> CoreTools = ["find_tasks", "get_task", "claim_next_task", "manage_task", "add_comment"];
@@ -49,7 +67,7 @@ public static class McpServerExtensions
 
     public static WebApplicationBuilder AddCallerAuthentication(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ApiTokenHandler.TokenCache>();
         builder.Services.AddAuthentication(ApiTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiTokenHandler>(ApiTokenHandler.SchemeName, _ => { });
         builder.Services.AddAuthorization();
@@ -67,7 +85,7 @@ public static class McpServerExtensions
         builder.Services.AddMcpServer(options =>
             {
                 options.ServerInfo = new Implementation { Name = "taskmanager", Version = "0.1.0" };
-                options.ServerInstructions = Instructions;
+                options.ServerInstructions = Instructions(toolSet);
             })
             .WithHttpTransport(options => options.Stateless = true)
             .WithTools<TaskTools>()
@@ -83,12 +101,15 @@ public static class McpServerExtensions
             {
                 if (context.MatchedPrimitive is McpServerTool tool && !Offered(tool.ProtocolTool, context.User, toolSet))
                 {
-                    return new CallToolResult
-                    {
-                        IsError = true,
-                        Content = [new TextContentBlock { Text = $"Tool '{tool.ProtocolTool.Name}' is not available to you: " +
-                            (IsReadOnly(tool.ProtocolTool) ? $"this server offers the '{toolSet}' tool set." : "your token can only read.") }],
-                    };
+                    var why = InToolSet(tool.ProtocolTool, toolSet)
+                        ? "your token can only read."
+                        : $"this server offers the '{toolSet}' tool set.";
+                    return ErrorResult($"Tool '{tool.ProtocolTool.Name}' is not available to you: {why}");
+                }
+                if (context.MatchedPrimitive is McpServerTool checkedTool
+                    && ArgumentCheck.Problem(checkedTool.ProtocolTool, context.Params?.Arguments) is { } problem)
+                {
+                    return ErrorResult(problem);
                 }
                 try
                 {
@@ -96,29 +117,28 @@ public static class McpServerExtensions
                 }
                 catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
                 {
-                    // Without this the model only sees "An error occurred invoking 'x'".
-                    return new CallToolResult
-                    {
-                        IsError = true,
-                        Content = [new TextContentBlock { Text = $"Invalid arguments for '{context.Params?.Name}': {e.Message}" }],
-                    };
+                    // What the schema check cannot see; without this the model only sees "An error occurred invoking 'x'".
+                    return ErrorResult($"Invalid arguments for '{context.Params?.Name}': {e.Message}");
                 }
             }));
         return builder;
     }
 
+    private static CallToolResult ErrorResult(string text) =>
+        new() { IsError = true, Content = [new TextContentBlock { Text = text }] };
+
     private static bool IsReadOnly(Tool tool) => tool.Annotations?.ReadOnlyHint == true;
 
-    private static bool Offered(Tool tool, System.Security.Claims.ClaimsPrincipal? user, string toolSet)
+    private static bool InToolSet(Tool tool, string toolSet) => toolSet switch
     {
-        var canWrite = user?.HasClaim("scope", "write") == true;
-        return toolSet switch
-        {
-            "core" => CoreTools.Contains(tool.Name) && (canWrite || IsReadOnly(tool)),
-            "read-only" => IsReadOnly(tool),
-            _ => canWrite || IsReadOnly(tool),
-        };
-    }
+        "core" => CoreTools.Contains(tool.Name),
+        "read-only" => IsReadOnly(tool),
+        _ => true,
+    };
+
+    /// <summary>In the server's tool set, and a write tool only for a token with the write scope.</summary>
+    private static bool Offered(Tool tool, System.Security.Claims.ClaimsPrincipal? user, string toolSet) =>
+        InToolSet(tool, toolSet) && (IsReadOnly(tool) || user?.HasClaim("scope", "write") == true);
 
     /// <summary>
     /// Refuses browser requests from other sites (DNS rebinding, cross-site calls): an <c>Origin</c>, when sent, must be

@@ -24,8 +24,9 @@ public static class CommentsApi
     public static RouteGroupBuilder MapCommentsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/tasks/{task}/comments").WithTags("Comments").RequireScope(Scopes.Read).WithApiConventions();
-        group.MapGet("/", ListComments).WithName("ListComments").WithSummary("Lists a task's comments, oldest first; keyset-paged.")
-            .AcceptsQuery("limit", "cursor")
+        group.MapGet("/", ListComments).WithName("ListComments")
+            .WithSummary("Lists a task's comments, oldest first (order=desc: newest first); keyset-paged.")
+            .AcceptsQuery("limit", "cursor", "order")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", AddComment).WithName("AddComment").WithSummary("Appends a comment (markdown) to a task's work log.")
             .RequireScope(Scopes.Write).WithIdempotency()
@@ -34,10 +35,11 @@ public static class CommentsApi
     }
 
     public static async Task<Results<Ok<Page<CommentDto>>, ValidationProblem, ProblemHttpResult>> ListComments(
-        string task, int? limit, string? cursor, TaskStore tasks, NpgsqlDataSource dataSource, CancellationToken ct)
+        string task, int? limit, string? cursor, string? order, TaskStore tasks, NpgsqlDataSource dataSource, CancellationToken ct)
     {
         var validation = new Validation();
         Paging.ValidateLimit(limit, validation);
+        var newestFirst = Paging.ReadOrder(order, validation);
         Guid? after = null;
         if (cursor is not null)
         {
@@ -61,10 +63,10 @@ public static class CommentsApi
 
         var pageSize = limit ?? Paging.DefaultLimit;
         // Ids are UUIDv7: in creation order.
-        await using var command = dataSource.CreateCommand("""
+        await using var command = dataSource.CreateCommand($"""
             SELECT id, author, body, created_at FROM task_comments
-            WHERE task_id = @task_id AND (@after::uuid IS NULL OR id > @after)
-            ORDER BY id
+            WHERE task_id = @task_id AND (@after::uuid IS NULL OR {(newestFirst ? "id < @after" : "id > @after")})
+            ORDER BY id {(newestFirst ? "DESC" : "ASC")}
             LIMIT @limit
             """);
         command.Parameters.AddWithValue("task_id", row.Id);

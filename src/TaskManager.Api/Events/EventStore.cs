@@ -23,18 +23,21 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
             r.IsDBNull(6) ? null : r.GetGuid(6), r.IsDBNull(7) ? null : r.GetString(7), data.RootElement.Clone());
     }
 
-    /// <summary>Events after <paramref name="afterId"/>, oldest first, of one task or one project (or all when both are null).</summary>
-    public async Task<List<EventDto>> ListAsync(Guid? projectId, Guid? taskId, long afterId, int limit, CancellationToken ct)
+    /// <summary>
+    /// Events of one task or one project (or all when both are null) past <paramref name="cursorId"/>: oldest first,
+    /// or newest first.
+    /// </summary>
+    public async Task<List<EventDto>> ListAsync(Guid? projectId, Guid? taskId, long? cursorId, bool newestFirst, int limit, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
             {Select}
-            WHERE e.id > @after
+            WHERE (@cursor::bigint IS NULL OR {(newestFirst ? "e.id < @cursor" : "e.id > @cursor")})
               AND (@project_id::uuid IS NULL OR e.project_id = @project_id)
               AND (@task_id::uuid IS NULL OR e.task_id = @task_id)
-            ORDER BY e.id
+            ORDER BY e.id {(newestFirst ? "DESC" : "ASC")}
             LIMIT @limit
             """);
-        command.Parameters.AddWithValue("after", afterId);
+        command.Parameters.AddWithValue("cursor", NpgsqlDbType.Bigint, (object?)cursorId ?? DBNull.Value);
         command.Parameters.AddWithValue("project_id", NpgsqlDbType.Uuid, (object?)projectId ?? DBNull.Value);
         command.Parameters.AddWithValue("task_id", NpgsqlDbType.Uuid, (object?)taskId ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", limit);

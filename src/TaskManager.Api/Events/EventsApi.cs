@@ -19,12 +19,12 @@ public static class EventsApi
         var group = routes.MapGroup("/api").WithTags("History and events").RequireScope(Scopes.Read).WithApiConventions();
 
         group.MapGet("/tasks/{task}/history", TaskHistory).WithName("TaskHistory")
-            .WithSummary("A task's history, oldest first: every change with actor, time and old → new values.")
-            .AcceptsQuery("limit", "cursor")
+            .WithSummary("A task's history, oldest first (order=desc: newest first): every change with actor, time and old → new values.")
+            .AcceptsQuery("limit", "cursor", "order")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/projects/{project}/history", ProjectHistory).WithName("ProjectHistory")
-            .WithSummary("A project's history, oldest first: changes to the project and to all of its tasks.")
-            .AcceptsQuery("limit", "cursor")
+            .WithSummary("A project's history, oldest first (order=desc: newest first): changes to the project and to all of its tasks.")
+            .AcceptsQuery("limit", "cursor", "order")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/events", StreamEvents).WithName("StreamEvents")
             .WithSummary("Server-Sent Events: every change as it commits (event id = history id). Last-Event-ID resumes after that event.")
@@ -34,13 +34,13 @@ public static class EventsApi
     }
 
     public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> TaskHistory(
-        string task, int? limit, string? cursor, TaskStore tasks, EventStore events, CancellationToken ct)
+        string task, int? limit, string? cursor, string? order, TaskStore tasks, EventStore events, CancellationToken ct)
     {
         if (!TaskReference.TryParse(task, out var reference))
         {
             return Problems.BadRequest(TaskReference.Describe(task));
         }
-        if (!TryReadPaging(limit, cursor, out var after, out var problem))
+        if (!TryReadPaging(limit, cursor, order, out var paging, out var problem))
         {
             return problem;
         }
@@ -48,13 +48,13 @@ public static class EventsApi
         {
             return Problems.NotFound($"Task '{task}' does not exist.");
         }
-        return TypedResults.Ok(await PageAsync(events, row.ProjectId, row.Id, after, limit, ct));
+        return TypedResults.Ok(await PageAsync(events, row.ProjectId, row.Id, paging, limit, ct));
     }
 
     public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> ProjectHistory(
-        string project, int? limit, string? cursor, ProjectStore projects, EventStore events, CancellationToken ct)
+        string project, int? limit, string? cursor, string? order, ProjectStore projects, EventStore events, CancellationToken ct)
     {
-        if (!TryReadPaging(limit, cursor, out var after, out var problem))
+        if (!TryReadPaging(limit, cursor, order, out var paging, out var problem))
         {
             return problem;
         }
@@ -62,7 +62,7 @@ public static class EventsApi
         {
             return Problems.NotFound($"Project '{project}' does not exist.");
         }
-        return TypedResults.Ok(await PageAsync(events, row.Id, null, after, limit, ct));
+        return TypedResults.Ok(await PageAsync(events, row.Id, null, paging, limit, ct));
     }
 
     public static async Task<Results<ServerSentEventsResult<EventDto>, ValidationProblem>> StreamEvents(
@@ -118,7 +118,7 @@ public static class EventsApi
         {
             while (true)
             {
-                var replay = await events.ListAsync(projectId, null, lastSent, Paging.MaxLimit, ct);
+                var replay = await events.ListAsync(projectId, null, lastSent, newestFirst: false, Paging.MaxLimit, ct);
                 foreach (var e in replay)
                 {
                     lastSent = e.Id;
@@ -131,14 +131,16 @@ public static class EventsApi
             }
         }
 
-        while (true)
+        var access = new AccessCheck(http, tokens, keepAlive);
+        while (await WaitForEventsAsync(subscription.Reader, http, keepAlive, access, ct))
         {
-            if (!await WaitForEventsAsync(subscription.Reader, http, keepAlive, tokens, ct))
-            {
-                yield break;
-            }
             while (subscription.Reader.TryRead(out var e))
             {
+                // Busy streams re-check the token too, not only idle ones.
+                if (!await access.StillValidAsync(ct))
+                {
+                    yield break;
+                }
                 if (e.Id > lastSent && (projectId is null || e.ProjectId == projectId))
                 {
                     lastSent = e.Id;
@@ -149,12 +151,31 @@ public static class EventsApi
     }
 
     /// <summary>
-    /// Waits for the next event. While none comes, every <paramref name="keepAlive"/> it checks that the token is still
-    /// valid (a revoked or expired token ends the stream) and sends an SSE comment, so that proxies and load balancers
-    /// do not close the connection as idle. False when the stream should end.
+    /// Authentication ran once, when the stream opened; this re-checks the token at most once per interval, so that a
+    /// revoked or expired token loses its stream within that time.
+    /// </summary>
+    private sealed class AccessCheck(HttpContext http, TokenValidator tokens, TimeSpan interval)
+    {
+        private DateTime _next = DateTime.UtcNow + interval;
+
+        public async Task<bool> StillValidAsync(CancellationToken ct)
+        {
+            if (DateTime.UtcNow < _next)
+            {
+                return true;
+            }
+            _next = DateTime.UtcNow + interval;
+            return TokenValidator.ReadToken(http.Request) is { } token && await tokens.ValidateAsync(token, ct) is not null;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the next event. While none comes, every <paramref name="keepAlive"/> it re-checks the token and sends
+    /// an SSE comment, so that proxies and load balancers do not close the connection as idle. False when the stream
+    /// should end (completed by the broadcaster, or the token is no longer valid).
     /// </summary>
     private static async Task<bool> WaitForEventsAsync(
-        ChannelReader<EventDto> reader, HttpContext http, TimeSpan keepAlive, TokenValidator tokens, CancellationToken ct)
+        ChannelReader<EventDto> reader, HttpContext http, TimeSpan keepAlive, AccessCheck access, CancellationToken ct)
     {
         while (true)
         {
@@ -166,9 +187,7 @@ public static class EventsApi
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                // Authentication ran once, when the stream opened: check that the token is still good.
-                if (TokenValidator.ReadToken(http.Request) is not { } token
-                    || await tokens.ValidateAsync(token, ct) is null)
+                if (!await access.StillValidAsync(ct))
                 {
                     return false;
                 }
@@ -180,23 +199,33 @@ public static class EventsApi
 
     private static SseItem<EventDto> Item(EventDto e) => new(e, e.Kind) { EventId = e.Id.ToString() };
 
-    private static bool TryReadPaging(int? limit, string? cursor, out long after, out ValidationProblem problem)
+    private static bool TryReadPaging(int? limit, string? cursor, string? order, out (long? Cursor, bool NewestFirst) paging, out ValidationProblem problem)
     {
         var validation = new Validation();
         Paging.ValidateLimit(limit, validation);
-        after = 0;
-        if (cursor is not null && !(Paging.Decode(cursor, 1) is [var id] && long.TryParse(id, out after)))
+        var newestFirst = Paging.ReadOrder(order, validation);
+        long? cursorId = null;
+        if (cursor is not null)
         {
-            validation.Add("cursor", Paging.BadCursor);
+            if (Paging.Decode(cursor, 1) is [var id] && long.TryParse(id, out var parsed))
+            {
+                cursorId = parsed;
+            }
+            else
+            {
+                validation.Add("cursor", Paging.BadCursor);
+            }
         }
+        paging = (cursorId, newestFirst);
         problem = validation.Problem();
         return validation.IsValid;
     }
 
-    private static async Task<Page<EventDto>> PageAsync(EventStore events, Guid projectId, Guid? taskId, long after, int? limit, CancellationToken ct)
+    private static async Task<Page<EventDto>> PageAsync(
+        EventStore events, Guid projectId, Guid? taskId, (long? Cursor, bool NewestFirst) paging, int? limit, CancellationToken ct)
     {
         var pageSize = limit ?? Paging.DefaultLimit;
-        var rows = await events.ListAsync(projectId, taskId, after, pageSize + 1, ct);
+        var rows = await events.ListAsync(projectId, taskId, paging.Cursor, paging.NewestFirst, pageSize + 1, ct);
         var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Id.ToString()) : null;
         return new Page<EventDto>([.. rows.Take(pageSize)], next);
     }

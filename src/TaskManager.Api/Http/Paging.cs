@@ -29,6 +29,21 @@ public static class Paging
         }
     }
 
+    /// <summary><c>order=asc</c> (default) or <c>desc</c>; true for newest first.</summary>
+    public static bool ReadOrder(string? order, Validation validation)
+    {
+        switch (order)
+        {
+            case null or "asc":
+                return false;
+            case "desc":
+                return true;
+            default:
+                validation.Add("order", "order must be asc (oldest first) or desc (newest first).");
+                return false;
+        }
+    }
+
     public static void ValidateLimit(int? limit, Validation validation)
     {
         if (limit is < 1 or > MaxLimit)

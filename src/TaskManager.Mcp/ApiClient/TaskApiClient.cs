@@ -56,15 +56,15 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<TaskDto> RemoveBlockerAsync(string task, string blocker, int? expectedVersion, CancellationToken ct) =>
         SendAsync<TaskDto>(HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(task)}/blockers/{Uri.EscapeDataString(blocker)}", null, ct, expectedVersion);
 
-    public Task<Page<CommentDto>> ListCommentsAsync(string task, string? cursor, int limit, CancellationToken ct) =>
-        SendAsync<Page<CommentDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit), null, ct);
+    public Task<Page<CommentDto>> ListCommentsAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
+        SendAsync<Page<CommentDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit, newestFirst), null, ct);
 
     public Task<CommentDto> AddCommentAsync(string task, string body, string idempotencyKey, CancellationToken ct) =>
         SendAsync<CommentDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/comments", new JsonObject { ["body"] = body }, ct,
             idempotencyKey: idempotencyKey);
 
-    public Task<Page<EventDto>> TaskHistoryAsync(string task, string? cursor, int limit, CancellationToken ct) =>
-        SendAsync<Page<EventDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/history" + Paged(cursor, limit), null, ct);
+    public Task<Page<EventDto>> TaskHistoryAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
+        SendAsync<Page<EventDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/history" + Paged(cursor, limit, newestFirst), null, ct);
 
     public Task<Page<ProjectDto>> FindProjectsAsync(IEnumerable<KeyValuePair<string, string>> query, CancellationToken ct) =>
         SendAsync<Page<ProjectDto>>(HttpMethod.Get, "api/projects" + QueryString.Create(query!), null, ct);
@@ -81,9 +81,8 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<ProjectDto> ArchiveProjectAsync(string project, bool archive, int? expectedVersion, CancellationToken ct) =>
         SendAsync<ProjectDto>(HttpMethod.Post, $"api/projects/{Uri.EscapeDataString(project)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
 
-    private static string Paged(string? cursor, int limit) =>
-        QueryString.Create(new Dictionary<string, string?> { ["limit"] = limit.ToString(), ["cursor"] = cursor }
-            .Where(kv => kv.Value is not null)).ToString();
+    private static string Paged(string? cursor, int limit, bool newestFirst) =>
+        QueryString.Create(new ApiQuery().With("limit", limit).With("cursor", cursor).With("order", newestFirst ? "desc" : null)!).ToString();
 
     private async Task<T> SendAsync<T>(
         HttpMethod method, string path, JsonObject? body, CancellationToken ct,
@@ -103,7 +102,8 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         }
         if (idempotencyKey is not null)
         {
-            request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+            // Validating Add: a key with line breaks must never become a second header.
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
         if (body is not null)
         {

@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using TaskManager.Mcp.ApiClient;
 
@@ -11,20 +11,20 @@ namespace TaskManager.Mcp.Auth;
 
 /// <summary>
 /// Accepts a bearer token when the api does (<c>GET /api/me</c>); the mcp server keeps no credentials of its own.
-/// Answers are cached briefly per token hash so a busy agent does not double every call.
+/// Answers are cached briefly per token hash (a bounded cache), so a busy agent does not double every call; the api
+/// still checks every forwarded call, so a token revoked meanwhile cannot change anything.
 /// </summary>
 public sealed class ApiTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
     TaskApiClient api,
-    TimeProvider time)
+    ApiTokenHandler.TokenCache tokens)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiToken";
     private const string ApiUnavailableItem = "auth:api-unavailable";
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
-    private static readonly ConcurrentDictionary<string, (WhoAmI Who, DateTimeOffset Until)> Cache = new();
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -34,22 +34,22 @@ public sealed class ApiTokenHandler(
             return AuthenticateResult.NoResult();
         }
         var token = header[7..].Trim();
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-        var now = time.GetUtcNow();
-        if (!Cache.TryGetValue(key, out var cached) || cached.Until < now)
+        var key = "token:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+        var cache = tokens.Cache;
+        if (!cache.TryGetValue(key, out WhoAmI? who) || who is null)
         {
             try
             {
-                cached = (await api.WhoAmIAsync(token, Context.RequestAborted), now + CacheFor);
-                Cache[key] = cached;
+                who = await api.WhoAmIAsync(token, Context.RequestAborted);
+                cache.Set(key, who, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
             }
             catch (ApiProblemException e) when (e.Status is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
             {
-                Cache.TryRemove(key, out _);
+                cache.Remove(key);
                 return AuthenticateResult.Fail("The bearer token is unknown, revoked or expired.");
             }
-            catch (Exception e) when (e is ApiProblemException or HttpRequestException or TimeoutException
-                                      or Polly.CircuitBreaker.BrokenCircuitException
+            catch (Exception e) when (e is ApiProblemException or HttpRequestException or TimeoutException or System.Text.Json.JsonException
+                                      or Polly.ExecutionRejectedException
                                       or TaskCanceledException { CancellationToken.IsCancellationRequested: false })
             {
                 // The token may well be good: say the service is unavailable rather than calling it invalid.
@@ -59,8 +59,8 @@ public sealed class ApiTokenHandler(
             }
         }
 
-        var claims = new List<Claim> { new(ClaimTypes.Name, cached.Who.Name) };
-        claims.AddRange(cached.Who.Scopes.Select(s => new Claim("scope", s)));
+        var claims = new List<Claim> { new(ClaimTypes.Name, who.Name) };
+        claims.AddRange(who.Scopes.Select(s => new Claim("scope", s)));
         return AuthenticateResult.Success(new AuthenticationTicket(
             new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
     }
@@ -76,5 +76,13 @@ public sealed class ApiTokenHandler(
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
         return Task.CompletedTask;
+    }
+
+    /// <summary>The handler's own bounded cache (one entry per recently seen token), apart from any shared cache.</summary>
+    public sealed class TokenCache : IDisposable
+    {
+        public MemoryCache Cache { get; } = new(new MemoryCacheOptions { SizeLimit = 10_000 });
+
+        public void Dispose() => Cache.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text;
 using System.Text.Json;
+using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
 using TaskManager.Mcp.Tools;
@@ -17,11 +18,11 @@ public sealed class BoardResources(TaskApiClient api)
      Description("A project's board in brief: each column with its first tasks (ref, title, priority, assignee, blocked).")]
     public async Task<string> ProjectBoard([Description("Project key, e.g. WEB.")] string project, CancellationToken ct)
     {
-        var info = await TaskTools.Call(() => api.GetProjectAsync(project, ct));
-        var board = new StringBuilder($"# {info.Key}: {info.Title}\n");
+        var info = await Read(() => api.GetProjectAsync(ToolInput.Project(project, "project", "project_board"), ct));
+        var board = new StringBuilder($"# {info.Key}: {info.Title}{(info.ArchivedAt is null ? "" : " (archived)")}\n");
         foreach (var column in Columns)
         {
-            var page = await TaskTools.Call(() => api.FindTasksAsync(
+            var page = await Read(() => api.FindTasksAsync(
                 new ApiQuery().With("project", info.Key).With("status", column).With("limit", TasksPerColumn), ct));
             board.Append($"\n## {column}\n");
             if (page.Items.Length == 0)
@@ -47,5 +48,21 @@ public sealed class BoardResources(TaskApiClient api)
     [McpServerResource(UriTemplate = "taskmanager://tasks/{task}", Name = "task", Title = "Task", MimeType = "application/json"),
      Description("One task, in full, as JSON.")]
     public async Task<string> Task([Description("Task ref such as WEB-42, or id.")] string task, CancellationToken ct) =>
-        JsonSerializer.Serialize(await TaskTools.Call(() => api.GetTaskAsync(task, ct)), TaskApiClient.Json);
+        JsonSerializer.Serialize(await Read(() => api.GetTaskAsync(ToolInput.Task(task, "task", "task"), ct)), TaskApiClient.Json);
+
+    /// <summary>Resource errors are protocol errors: unknown things are "resource not found", bad refs "invalid params".</summary>
+    private static async Task<T> Read<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await ApiCalls.Run(read);
+        }
+        catch (McpException e) when (e is not McpProtocolException)
+        {
+            var code = e.InnerException is ApiProblemException { Status: System.Net.HttpStatusCode.NotFound } || e.Message.StartsWith("404", StringComparison.Ordinal)
+                ? McpErrorCode.ResourceNotFound
+                : McpErrorCode.InvalidParams;
+            throw new McpProtocolException(e.Message, code);
+        }
+    }
 }

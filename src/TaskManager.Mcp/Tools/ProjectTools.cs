@@ -27,7 +27,7 @@ public sealed class ProjectTools(TaskApiClient api)
         CancellationToken ct = default)
     {
         var q = new ApiQuery().With("q", query).With("includeArchived", includeArchived).With("limit", limit).With("cursor", cursor);
-        var page = await TaskTools.Call(() => api.FindProjectsAsync(q, ct));
+        var page = await ApiCalls.Run(() => api.FindProjectsAsync(q, ct));
         return new ProjectList([.. page.Items.Select(ProjectSummary.From)], page.NextCursor);
     }
 
@@ -46,6 +46,12 @@ public sealed class ProjectTools(TaskApiClient api)
         [Description("A unique key for this create, so that a retried call never makes a second project.")] string? clientKey = null,
         CancellationToken ct = default)
     {
+        var verb = action?.Trim().ToLowerInvariant();
+        var edits = verb is "create" or "update";
+        ToolInput.OnlyFor(verb ?? "",
+            ("project", project, verb != "create"), ("key", key, verb == "create"), ("title", title, edits),
+            ("description", description, edits), ("pinned", pinned, edits),
+            ("expectedVersion", expectedVersion, verb != "create"), ("clientKey", clientKey, verb == "create"));
         var body = new JsonObject();
         if (title is not null)
         {
@@ -59,7 +65,7 @@ public sealed class ProjectTools(TaskApiClient api)
         {
             body["pinned"] = pinned.Value;
         }
-        switch (action?.Trim().ToLowerInvariant())
+        switch (verb)
         {
             case "create":
                 if (string.IsNullOrWhiteSpace(key) || string.IsNullOrWhiteSpace(title))
@@ -67,21 +73,23 @@ public sealed class ProjectTools(TaskApiClient api)
                     throw new McpException("create needs key (e.g. WEB) and title.");
                 }
                 body["key"] = key;
-                return await TaskTools.Call(() => api.CreateProjectAsync(body, clientKey ?? Guid.NewGuid().ToString("N"), ct));
+                var idempotencyKey = ToolInput.ClientKey(clientKey);
+                return await ApiCalls.Run(() => api.CreateProjectAsync(body, idempotencyKey, ct),
+                    $"Call manage_project create again with clientKey={idempotencyKey}: if the first call did create it, you get it back.");
             case "update":
                 if (body.Count == 0)
                 {
                     throw new McpException("update needs at least one of title, description, pinned.");
                 }
-                return await TaskTools.Call(() => api.UpdateProjectAsync(RequireProject(project, action), body, expectedVersion, ct));
+                return await ApiCalls.Run(() => api.UpdateProjectAsync(ToolInput.Project(project, "project", verb), body, expectedVersion, ct),
+                    "The change may or may not have been applied: read the project again (find_projects) before retrying.");
             case "archive":
             case "restore":
-                return await TaskTools.Call(() => api.ArchiveProjectAsync(RequireProject(project, action), action.Trim().ToLowerInvariant() == "archive", expectedVersion, ct));
+                return await ApiCalls.Run(() => api.ArchiveProjectAsync(ToolInput.Project(project, "project", verb), verb == "archive", expectedVersion, ct),
+                    "The change may or may not have been applied: read the project again (find_projects) before retrying.");
             default:
                 throw new McpException($"action '{action}' is not one of create, update, archive, restore.");
         }
     }
 
-    private static string RequireProject(string? project, string action) =>
-        string.IsNullOrWhiteSpace(project) ? throw new McpException($"{action} needs project: its key (e.g. WEB) or id.") : project.Trim();
 }

@@ -18,7 +18,9 @@ public sealed record TaskSummary(
 public sealed record TaskList(TaskSummary[] Tasks, string? NextCursor);
 
 /// <summary>A task with what an agent needs around it.</summary>
-public sealed record TaskDetail(TaskDto Task, TaskSummary[] Subtasks, TaskSummary[] Blockers, CommentDto[] RecentComments, HistoryEntry[] RecentHistory);
+/// <summary>A task with what an agent needs around it: recent comments and history are the latest, oldest first.</summary>
+public sealed record TaskDetail(
+    TaskDto Task, TaskSummary[] Subtasks, bool MoreSubtasks, TaskSummary[] Blockers, CommentDto[] RecentComments, HistoryEntry[] RecentHistory);
 
 public sealed record ClaimResult(TaskDto? Task, string Message);
 
@@ -35,6 +37,8 @@ public sealed class TaskTools(TaskApiClient api)
 {
     private static readonly string[] Statuses = ["todo", "doing", "review", "done"];
     private static readonly string[] Priorities = ["low", "medium", "high", "critical"];
+    private const int Recent = 10;
+    private const int MaxSubtasks = 200;
 
     [McpServerTool(Name = "find_tasks", Title = "Find tasks", ReadOnly = true, Idempotent = true),
      Description("Finds tasks by project, status, assignee, label, priority, readiness or text. Returns compact rows " +
@@ -66,7 +70,7 @@ public sealed class TaskTools(TaskApiClient api)
             .With("includeArchived", includeArchived)
             .With("limit", limit)
             .With("cursor", cursor);
-        var page = await Call(() => api.FindTasksAsync(q, ct));
+        var page = await ApiCalls.Run(() => api.FindTasksAsync(q, ct));
         return new TaskList([.. page.Items.Select(TaskSummary.From)], page.NextCursor);
     }
 
@@ -94,7 +98,15 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("A unique key for this create, so that a retried call never makes a second task.")] string? clientKey = null,
         CancellationToken ct = default)
     {
-        switch (action?.Trim().ToLowerInvariant())
+        var verb = action?.Trim().ToLowerInvariant();
+        var edits = verb is "create" or "update";
+        ToolInput.OnlyFor(verb ?? "",
+            ("task", task, verb != "create"), ("project", project, verb == "create"),
+            ("title", title, edits), ("description", description, edits), ("status", status, edits || verb == "move"),
+            ("priority", priority, edits), ("assignee", assignee, edits), ("labels", labels, edits), ("dueDate", dueDate, edits),
+            ("parent", parent, edits), ("before", before, verb == "move"), ("after", after, verb == "move"),
+            ("expectedVersion", expectedVersion, verb != "create"), ("clientKey", clientKey, verb == "create"));
+        switch (verb)
         {
             case "create":
                 if (string.IsNullOrWhiteSpace(project) || string.IsNullOrWhiteSpace(title))
@@ -102,9 +114,11 @@ public sealed class TaskTools(TaskApiClient api)
                     throw new McpException("create needs project (key or id) and title.");
                 }
                 var body = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: false);
-                body["project"] = project;
+                body["project"] = ToolInput.Project(project, "project", verb);
                 // Our resilience handler may retry the POST; one key per call makes a retry find the first result.
-                return await Call(() => api.CreateTaskAsync(body, clientKey ?? Guid.NewGuid().ToString("N"), ct));
+                var key = ToolInput.ClientKey(clientKey);
+                return await ApiCalls.Run(() => api.CreateTaskAsync(body, key, ct),
+                    $"Call manage_task create again with clientKey={key}: if the first call did create the task, you get that task back instead of a duplicate.");
 
             case "update":
                 var changes = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: true);
@@ -112,7 +126,7 @@ public sealed class TaskTools(TaskApiClient api)
                 {
                     throw new McpException("update needs at least one field to change (title, description, status, priority, assignee, labels, dueDate or parent).");
                 }
-                return await Call(() => api.UpdateTaskAsync(RequireTask(task, action), changes, expectedVersion, ct));
+                return await ApiCalls.Run(() => api.UpdateTaskAsync(ToolInput.Task(task, "task", verb), changes, expectedVersion, ct), ApiCalls.ReReadFirst);
 
             case "move":
                 var move = new JsonObject();
@@ -122,17 +136,17 @@ public sealed class TaskTools(TaskApiClient api)
                 }
                 if (before is not null)
                 {
-                    move["before"] = before;
+                    move["before"] = ToolInput.Task(before, "before", verb);
                 }
                 if (after is not null)
                 {
-                    move["after"] = after;
+                    move["after"] = ToolInput.Task(after, "after", verb);
                 }
-                return await Call(() => api.MoveTaskAsync(RequireTask(task, action), move, expectedVersion, ct));
+                return await ApiCalls.Run(() => api.MoveTaskAsync(ToolInput.Task(task, "task", verb), move, expectedVersion, ct), ApiCalls.ReReadFirst);
 
             case "archive":
             case "restore":
-                return await Call(() => api.ArchiveTaskAsync(RequireTask(task, action), action.Trim().ToLowerInvariant() == "archive", expectedVersion, ct));
+                return await ApiCalls.Run(() => api.ArchiveTaskAsync(ToolInput.Task(task, "task", verb), verb == "archive", expectedVersion, ct), ApiCalls.ReReadFirst);
 
             default:
                 throw new McpException($"action '{action}' is not one of create, update, move, archive, restore.");
@@ -146,14 +160,16 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("The task: its ref (e.g. WEB-42) or id.")] string task,
         CancellationToken ct = default)
     {
-        var reference = RequireTask(task, "get_task");
-        var full = await Call(() => api.GetTaskAsync(reference, ct));
-        var subtasks = Call(() => api.FindTasksAsync(new ApiQuery().With("parent", full.Ref).With("limit", 200), ct));
-        var blockers = Call(() => api.ListBlockersAsync(full.Ref, ct));
-        var comments = Call(() => LatestAsync((cursor, limit) => api.ListCommentsAsync(full.Ref, cursor, limit, ct)));
-        var history = Call(() => LatestAsync((cursor, limit) => api.TaskHistoryAsync(full.Ref, cursor, limit, ct)));
-        return new TaskDetail(full, [.. (await subtasks).Items.Select(TaskSummary.From)], [.. (await blockers).Select(TaskSummary.From)],
-            await comments, [.. (await history).Select(HistoryEntry.From)]);
+        var reference = ToolInput.Task(task, "task", "get_task");
+        var full = await ApiCalls.Run(() => api.GetTaskAsync(reference, ct));
+        var subtasks = ApiCalls.Run(() => api.FindTasksAsync(new ApiQuery().With("parent", full.Ref).With("limit", MaxSubtasks), ct));
+        var blockers = ApiCalls.Run(() => api.ListBlockersAsync(full.Ref, ct));
+        var comments = ApiCalls.Run(() => api.ListCommentsAsync(full.Ref, null, Recent, newestFirst: true, ct));
+        var history = ApiCalls.Run(() => api.TaskHistoryAsync(full.Ref, null, Recent, newestFirst: true, ct));
+        var subtaskPage = await subtasks;
+        return new TaskDetail(full, [.. subtaskPage.Items.Select(TaskSummary.From)], subtaskPage.NextCursor is not null,
+            [.. (await blockers).Select(TaskSummary.From)],
+            [.. (await comments).Items.Reverse()], [.. (await history).Items.Reverse().Select(HistoryEntry.From)]);
     }
 
     [McpServerTool(Name = "claim_next_task", Title = "Claim the next ready task", Destructive = false),
@@ -170,7 +186,7 @@ public sealed class TaskTools(TaskApiClient api)
         var body = new JsonObject();
         if (!string.IsNullOrWhiteSpace(project))
         {
-            body["project"] = project;
+            body["project"] = ToolInput.Project(project, "project", "claim_next_task");
         }
         if (labels is { Length: > 0 })
         {
@@ -184,7 +200,8 @@ public sealed class TaskTools(TaskApiClient api)
         {
             body["assignee"] = assignee;
         }
-        var task = await Call(() => api.ClaimTaskAsync(body, ct));
+        var task = await ApiCalls.Run(() => api.ClaimTaskAsync(body, ct),
+            "A task may have been claimed for you: check find_tasks status=doing assignee=<you> before claiming again.");
         return task is null
             ? new ClaimResult(null, "No task is ready: every matching task is taken, blocked or done. Try other filters or come back later.")
             : new ClaimResult(task, $"Claimed {task.Ref}; it is now in doing and assigned to {task.Assignee}.");
@@ -199,7 +216,11 @@ public sealed class TaskTools(TaskApiClient api)
         CancellationToken ct = default) =>
         string.IsNullOrWhiteSpace(body)
             ? throw new McpException("body must not be empty.")
-            : Call(() => api.AddCommentAsync(RequireTask(task, "add_comment"), body, clientKey ?? Guid.NewGuid().ToString("N"), ct));
+            : AddCommentAsync(ToolInput.Task(task, "task", "add_comment"), body, ToolInput.ClientKey(clientKey), ct);
+
+    private Task<CommentDto> AddCommentAsync(string task, string body, string key, CancellationToken ct) =>
+        ApiCalls.Run(() => api.AddCommentAsync(task, body, key, ct),
+            $"Call add_comment again with clientKey={key}: if the first call did post it, it is not posted twice.");
 
     [McpServerTool(Name = "manage_dependency", Title = "Add or remove a blocked-by dependency", Destructive = false, Idempotent = true),
      Description("action=add: the task becomes blocked by blocker (any project); refused if that would make a cycle. " +
@@ -212,8 +233,8 @@ public sealed class TaskTools(TaskApiClient api)
         CancellationToken ct = default) =>
         action?.Trim().ToLowerInvariant() switch
         {
-            "add" => Call(() => api.AddBlockerAsync(RequireTask(task, action), RequireTask(blocker, action), expectedVersion, ct)),
-            "remove" => Call(() => api.RemoveBlockerAsync(RequireTask(task, action), RequireTask(blocker, action), expectedVersion, ct)),
+            "add" => ApiCalls.Run(() => api.AddBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, ct), ApiCalls.ReReadFirst),
+            "remove" => ApiCalls.Run(() => api.RemoveBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, ct), ApiCalls.ReReadFirst),
             _ => throw new McpException($"action '{action}' is not one of add, remove."),
         };
 
@@ -225,30 +246,8 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("nextCursor from the previous call.")] string? cursor = null,
         CancellationToken ct = default)
     {
-        var page = await Call(() => api.TaskHistoryAsync(RequireTask(task, "task_history"), cursor, limit ?? 50, ct));
+        var page = await ApiCalls.Run(() => api.TaskHistoryAsync(ToolInput.Task(task, "task", "task_history"), cursor, limit ?? 50, newestFirst: false, ct));
         return new HistoryPage([.. page.Items.Select(HistoryEntry.From)], page.NextCursor);
-    }
-
-    /// <summary>The newest entries of a list that the api pages oldest first.</summary>
-    private static async Task<T[]> LatestAsync<T>(Func<string?, int, Task<Page<T>>> page, int count = 10)
-    {
-        var latest = new Queue<T>();
-        string? cursor = null;
-        do
-        {
-            var next = await page(cursor, 200);
-            foreach (var item in next.Items)
-            {
-                latest.Enqueue(item);
-                if (latest.Count > count)
-                {
-                    latest.Dequeue();
-                }
-            }
-            cursor = next.NextCursor;
-        }
-        while (cursor is not null);
-        return [.. latest];
     }
 
     private static JsonObject Fields(
@@ -300,9 +299,6 @@ public sealed class TaskTools(TaskApiClient api)
         return body;
     }
 
-    internal static string RequireTask(string? task, string action) =>
-        string.IsNullOrWhiteSpace(task) ? throw new McpException($"{action} needs task: its ref (e.g. WEB-42) or id.") : task.Trim();
-
     internal static string Check(string value, string[] allowed, string field)
     {
         var normalized = value.Trim().ToLowerInvariant();
@@ -313,33 +309,4 @@ public sealed class TaskTools(TaskApiClient api)
 
     private static IEnumerable<string> CheckAll(string[]? values, string[] allowed, string field) =>
         (values ?? []).Select(v => Check(v, allowed, field)).ToArray();
-
-    /// <summary>Turns the api's problems into tool errors the model can read and act on.</summary>
-    public static async Task<T> Call<T>(Func<Task<T>> call)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (ApiProblemException e)
-        {
-            throw new McpException(Explain(e));
-        }
-    }
-
-    internal static string Explain(ApiProblemException e)
-    {
-        var p = e.Problem;
-        if (p.CurrentVersion is { } current)
-        {
-            return $"Version conflict: the task was changed by someone else and is now at version {current}. " +
-                   "Read it again (find_tasks or get_task), re-apply your change and pass expectedVersion=" + current + ".";
-        }
-        var message = p.Detail ?? p.Title ?? e.Status.ToString();
-        if (p.Errors is { Count: > 0 } errors)
-        {
-            message = string.Join(" ", errors.Select(kv => $"{kv.Key}: {string.Join(" ", kv.Value)}"));
-        }
-        return $"{(int)e.Status} {p.Title}: {message}";
-    }
 }

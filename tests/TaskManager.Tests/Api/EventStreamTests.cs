@@ -79,11 +79,26 @@ public sealed class EventStreamTests(AppFixture app)
         var response = await _admin.PostAsJsonAsync("/api/tokens", new { name = "board", scopes = new[] { "read" } }, TestHelpers.Ct).Timeout();
         var created = await response.ReadJsonAsync();
         var client = app.Api.CreateClient(created.GetProperty("secret").GetString());
-        await using var stream = await EventStream.OpenAsync(client, "/api/events");
+        var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var stream = await EventStream.OpenAsync(client, $"/api/events?project={key}");
+        // A busy board: events keep flowing, so the stream is never idle.
+        using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
+        var writer = Task.Run(async () =>
+        {
+            while (!stopWriting.IsCancellationRequested)
+            {
+                await _admin.PostAsJsonAsync("/api/tasks", new { project = key, title = "Keeps the stream busy" }, stopWriting.Token);
+                await Task.Delay(100, stopWriting.Token);
+            }
+        }, stopWriting.Token);
 
+        await stream.NextAsync();
         await _admin.DeleteAsync($"/api/tokens/{created.GetProperty("token").GetProperty("id").GetString()}", TestHelpers.Ct).Timeout();
 
-        Assert.True(await stream.EndsAsync(), "The stream of a revoked token stayed open.");
+        var ended = await stream.EndsWithinAsync(TimeSpan.FromSeconds(10));
+        await stopWriting.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writer).Timeout();
+        Assert.True(ended, "The stream of a revoked token stayed open while events kept coming.");
     }
 
     private async Task<string> TokenAsync(string name)
@@ -129,13 +144,25 @@ public sealed class EventStream : IAsyncDisposable
         return _events.Current;
     }
 
-    /// <summary>True when the server ends the stream (within the timeout); events before the end are skipped.</summary>
-    public async Task<bool> EndsAsync()
+    /// <summary>True when the server ends the stream within <paramref name="deadline"/> (events until then are skipped).</summary>
+    public async Task<bool> EndsWithinAsync(TimeSpan deadline)
     {
-        while (await _events.MoveNextAsync().AsTask().Timeout())
+        var until = DateTime.UtcNow + deadline;
+        try
         {
+            while (await _events.MoveNextAsync().AsTask().WaitAsync(until - DateTime.UtcNow, TestHelpers.Ct))
+            {
+                if (DateTime.UtcNow >= until)
+                {
+                    return false;
+                }
+            }
+            return true;
         }
-        return true;
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -233,4 +233,37 @@ public sealed class TasksApiTests(AppFixture app)
         Assert.Equal(1, all.GetProperty("items").GetArrayLength());
         Assert.False(task.GetProperty("ready").GetBoolean());
     }
+
+    [Fact]
+    public async Task Concurrent_creates_in_one_project_get_unique_gap_free_numbers()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+
+        var created = await Task.WhenAll(Enumerable.Range(0, 30).Select(i =>
+            app.Api.CreateAdminClient().PostAsJsonAsync("/api/tasks", new { project = key, title = $"Parallel {i}" }, TestHelpers.Ct))).Timeout();
+
+        Assert.All(created, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        var numbers = new List<int>();
+        foreach (var response in created)
+        {
+            numbers.Add((await response.ReadJsonAsync()).GetProperty("number").GetInt32());
+        }
+        Assert.Equal(Enumerable.Range(1, 30), numbers.Order());
+    }
+
+    [Fact]
+    public async Task A_task_read_carries_its_version_as_ETag_and_archive_honours_If_Match()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Versioned");
+        await _client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"priority":"low"}""");
+
+        var read = await _client.GetAsync($"/api/tasks/{key}-1", TestHelpers.Ct).Timeout();
+        var stale = await _client.SendRawAsync(HttpMethod.Post, $"/api/tasks/{key}-1/archive", "", ifMatch: "\"1\"");
+        var fresh = await _client.SendRawAsync(HttpMethod.Post, $"/api/tasks/{key}-1/archive", "", ifMatch: read.Headers.ETag!.Tag);
+
+        Assert.Equal("\"2\"", read.Headers.ETag.Tag);
+        await stale.AssertProblemAsync(412);
+        Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+    }
 }

@@ -134,12 +134,85 @@ public sealed class McpToolsTests(AppFixture app)
         await using var factory = new McpFactory(app.App.GetEndpoint("api", "http"), new Dictionary<string, string> { ["Mcp:ToolSet"] = "core" });
         await using var agent = await factory.ConnectAsync(app.AdminToken);
 
+        var key = TestHelpers.NewProjectKey();
+
         var tools = await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout();
-        var hidden = await agent.CallToolAsync("manage_project", new Dictionary<string, object?> { ["action"] = "create" },
+        var hidden = await agent.CallToolAsync("manage_project", new Dictionary<string, object?> { ["action"] = "create", ["key"] = key, ["title"] = "Hidden" },
             cancellationToken: TestHelpers.Ct).AsTask().Timeout();
 
         Assert.Equal(["add_comment", "claim_next_task", "find_tasks", "get_task", "manage_task"], tools.Select(t => t.Name).Order());
         Assert.True(hidden.IsError);
+        Assert.Contains("'core' tool set", Text(hidden));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _api.GetAsync($"/api/projects/{key}", TestHelpers.Ct).Timeout()).StatusCode);
+        Assert.DoesNotContain("manage_project", agent.ServerInstructions);
+    }
+
+    [Fact]
+    public async Task Get_task_shows_the_latest_comments_and_history_oldest_first()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _api.CreateTaskAsync(key, "Busy");
+        for (var i = 1; i <= 15; i++)
+        {
+            await _api.PostAsJsonAsync($"/api/tasks/{key}-1/comments", new { body = $"Note {i}" }, TestHelpers.Ct).Timeout();
+            await _api.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", $$"""{"title":"Busy {{i}}"}""");
+        }
+        await using var agent = await ConnectAsync(app.AdminToken);
+
+        var detail = Json(await CallAsync(agent, "get_task", new() { ["task"] = $"{key}-1" }));
+
+        Assert.Equal(Enumerable.Range(6, 10).Select(i => $"Note {i}"),
+            detail.GetProperty("recentComments").EnumerateArray().Select(c => c.GetProperty("body").GetString()));
+        var history = detail.GetProperty("recentHistory").EnumerateArray().ToArray();
+        Assert.Equal(10, history.Length);
+        Assert.Equal("Busy 15", history[^1].GetProperty("data").GetProperty("changes").GetProperty("title").GetProperty("new").GetString());
+        Assert.Equal(history.Select(e => e.GetProperty("id").GetInt64()).Order(), history.Select(e => e.GetProperty("id").GetInt64()));
+    }
+
+    [Theory]
+    [InlineData("find_tasks", """{"limit":"abc"}""", "limit: expected integer")]
+    [InlineData("find_tasks", """{"status":["todo",null]}""", "status[1]")]
+    [InlineData("manage_task", """{"action":"create","project":"WEB","titel":"typo"}""", "titel: unknown argument")]
+    [InlineData("manage_task", """{"action":"move","task":"WEB-1","title":"ignored?"}""", "title: not used by action=move")]
+    [InlineData("manage_task", """{"action":"update","task":"WEB-1","project":"API"}""", "project: not used by action=update")]
+    [InlineData("manage_task", """{"action":"create","project":"WEB","title":"x","clientKey":"a\r\nX-Evil: 1"}""", "clientKey")]
+    [InlineData("get_task", """{"task":".."}""", "task '..' is not a task ref")]
+    [InlineData("manage_project", """{"action":"update","project":"WEB","key":"NEW"}""", "key: not used by action=update")]
+    public async Task Bad_arguments_are_tool_errors_that_name_the_argument(string tool, string arguments, string expected)
+    {
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var parsed = JsonSerializer.Deserialize<Dictionary<string, object?>>(arguments)!;
+
+        var result = await CallAsync(agent, tool, parsed);
+
+        Assert.True(result.IsError);
+        Assert.Contains(expected, Text(result));
+    }
+
+    [Fact]
+    public async Task Unknown_resources_are_resource_not_found()
+    {
+        await using var agent = await ConnectAsync(app.AdminToken);
+
+        var error = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() =>
+            agent.ReadResourceAsync("taskmanager://projects/NOSUCHPROJ/board", cancellationToken: TestHelpers.Ct).AsTask().Timeout());
+
+        Assert.Equal(ModelContextProtocol.McpErrorCode.ResourceNotFound, error.ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_retried_create_with_the_same_client_key_makes_one_task()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var arguments = new Dictionary<string, object?> { ["action"] = "create", ["project"] = key, ["title"] = "Once", ["clientKey"] = "retry-me-1" };
+
+        var first = Json(await CallAsync(agent, "manage_task", arguments));
+        var second = Json(await CallAsync(agent, "manage_task", arguments));
+
+        Assert.Equal(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
+        var list = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}", TestHelpers.Ct).Timeout();
+        Assert.Equal(1, list.GetProperty("items").GetArrayLength());
     }
 
     private async Task<McpClient> ConnectAsync(string token) =>

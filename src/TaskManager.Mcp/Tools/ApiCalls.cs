@@ -1,0 +1,50 @@
+using System.Text.Json;
+using ModelContextProtocol;
+using Polly;
+using TaskManager.Mcp.ApiClient;
+
+namespace TaskManager.Mcp.Tools;
+
+/// <summary>Runs api calls for tools and turns every failure into a tool error the model can read and act on.</summary>
+public static class ApiCalls
+{
+    /// <param name="call">The api call.</param>
+    /// <param name="ifUnsure">
+    /// What to do when the api may or may not have applied a change (timeout, lost connection): for writes, how to
+    /// find out before retrying.
+    /// </param>
+    public static async Task<T> Run<T>(Func<Task<T>> call, string ifUnsure = "Try again in a moment.")
+    {
+        try
+        {
+            return await call();
+        }
+        catch (ApiProblemException e)
+        {
+            throw new McpException(Explain(e));
+        }
+        catch (Exception e) when (e is HttpRequestException or ExecutionRejectedException or JsonException
+                                  or TaskCanceledException { CancellationToken.IsCancellationRequested: false })
+        {
+            throw new McpException($"The task api could not be reached or did not answer in time. {ifUnsure}");
+        }
+    }
+
+    public static string Explain(ApiProblemException e)
+    {
+        var p = e.Problem;
+        if (p.CurrentVersion is { } current)
+        {
+            return $"Version conflict: it was changed by someone else and is now at version {current}. " +
+                   $"Read it again, re-apply your change and pass expectedVersion={current}.";
+        }
+        var message = p.Detail ?? p.Title ?? e.Status.ToString();
+        if (p.Errors is { Count: > 0 } errors)
+        {
+            message = string.Join(" ", errors.Select(kv => $"{kv.Key}: {string.Join(" ", kv.Value)}"));
+        }
+        return $"{(int)e.Status} {p.Title}: {message}";
+    }
+
+    public const string ReReadFirst = "The change may or may not have been applied: read the item again (get_task / find_tasks) before retrying.";
+}
