@@ -51,7 +51,7 @@ public sealed class AppFixture : IAsyncLifetime
     {
         if (_api is not null)
         {
-            await _api.DisposeAsync();
+            await _api.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
         }
         if (_app is not null)
         {

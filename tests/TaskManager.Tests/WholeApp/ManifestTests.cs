@@ -25,7 +25,17 @@ public sealed class ManifestTests
             using var process = Process.Start(start)!;
             var output = process.StandardOutput.ReadToEndAsync(TestHelpers.Ct);
             var errors = process.StandardError.ReadToEndAsync(TestHelpers.Ct);
-            await process.WaitForExitAsync(TestHelpers.Ct).WaitAsync(TimeSpan.FromMinutes(2), TestHelpers.Ct);
+            try
+            {
+                await process.WaitForExitAsync(TestHelpers.Ct).WaitAsync(TimeSpan.FromMinutes(2), TestHelpers.Ct);
+            }
+            finally
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
             Assert.True(process.ExitCode == 0, $"Manifest publisher failed: {await output}{await errors}");
 
             var committed = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "aspire-manifest.json"), TestHelpers.Ct).Timeout());
