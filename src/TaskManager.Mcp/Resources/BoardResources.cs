@@ -59,9 +59,8 @@ public sealed class BoardResources(TaskApiClient api)
         }
         catch (McpException e) when (e is not McpProtocolException)
         {
-            var code = e.InnerException is ApiProblemException { Status: System.Net.HttpStatusCode.NotFound } || e.Message.StartsWith("404", StringComparison.Ordinal)
-                ? McpErrorCode.ResourceNotFound
-                : McpErrorCode.InvalidParams;
+            // ApiCalls words api problems as "<status> <title>: <detail>".
+            var code = e.Message.StartsWith("404", StringComparison.Ordinal) ? McpErrorCode.ResourceNotFound : McpErrorCode.InvalidParams;
             throw new McpProtocolException(e.Message, code);
         }
     }

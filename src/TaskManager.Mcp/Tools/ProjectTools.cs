@@ -47,8 +47,12 @@ public sealed class ProjectTools(TaskApiClient api)
         CancellationToken ct = default)
     {
         var verb = action?.Trim().ToLowerInvariant();
+        if (verb is not ("create" or "update" or "archive" or "restore"))
+        {
+            throw new McpException($"action '{action}' is not one of create, update, archive, restore.");
+        }
         var edits = verb is "create" or "update";
-        ToolInput.OnlyFor(verb ?? "",
+        ToolInput.OnlyFor(verb,
             ("project", project, verb != "create"), ("key", key, verb == "create"), ("title", title, edits),
             ("description", description, edits), ("pinned", pinned, edits),
             ("expectedVersion", expectedVersion, verb != "create"), ("clientKey", clientKey, verb == "create"));

@@ -99,8 +99,12 @@ public sealed class TaskTools(TaskApiClient api)
         CancellationToken ct = default)
     {
         var verb = action?.Trim().ToLowerInvariant();
+        if (verb is not ("create" or "update" or "move" or "archive" or "restore"))
+        {
+            throw new McpException($"action '{action}' is not one of create, update, move, archive, restore.");
+        }
         var edits = verb is "create" or "update";
-        ToolInput.OnlyFor(verb ?? "",
+        ToolInput.OnlyFor(verb,
             ("task", task, verb != "create"), ("project", project, verb == "create"),
             ("title", title, edits), ("description", description, edits), ("status", status, edits || verb == "move"),
             ("priority", priority, edits), ("assignee", assignee, edits), ("labels", labels, edits), ("dueDate", dueDate, edits),
