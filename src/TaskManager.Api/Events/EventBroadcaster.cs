@@ -5,26 +5,38 @@ using Npgsql;
 namespace TaskManager.Api.Events;
 
 /// <summary>
-/// Listens for committed events (Postgres LISTEN on <see cref="EventLog.Channel"/>) and hands each one to every
-/// live stream of this replica. Every replica listens, so all browsers see every change, whichever replica made it.
+/// Listens for committed events (Postgres LISTEN on <see cref="EventLog.Channel"/>) and hands them, in id order, to
+/// every live stream of this replica. Every replica listens, so all browsers see every change, whichever replica
+/// made it. A notification only says "something new": the broadcaster reads every event after the last one it
+/// delivered, so an event whose notification was lost (listener reconnecting, a failed read) is delivered with the
+/// next one, never skipped.
 /// </summary>
 public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore events, ILogger<EventBroadcaster> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<Guid, Channel<EventDto>> _subscribers = new();
+    private const int BatchSize = 200;
+    private static readonly TimeSpan ListenerProbeInterval = TimeSpan.FromSeconds(30);
 
-    /// <summary>A subscription receives every event committed after it was made, until disposed.</summary>
+    private readonly ConcurrentDictionary<Guid, Channel<EventDto>> _subscribers = new();
+    private long _lastDelivered;
+
+    /// <summary>
+    /// A subscription receives every event after <see cref="Subscription.StartsAfter"/> (the last event delivered
+    /// when it was made), until disposed or ended.
+    /// </summary>
     public Subscription Subscribe()
     {
-        // Bounded: a client that falls this far behind has its stream ended (see FanOutAsync) rather than growing memory.
+        // Bounded: a client that falls this far behind has its stream ended (see Deliver) rather than growing memory.
         var channel = Channel.CreateBounded<EventDto>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.Wait });
         var id = Guid.NewGuid();
         _subscribers[id] = channel;
-        return new Subscription(channel.Reader, () => _subscribers.TryRemove(id, out _));
+        return new Subscription(channel.Reader, Interlocked.Read(ref _lastDelivered), () => _subscribers.TryRemove(id, out _));
     }
 
-    public sealed class Subscription(ChannelReader<EventDto> reader, Action unsubscribe) : IDisposable
+    public sealed class Subscription(ChannelReader<EventDto> reader, long startsAfter, Action unsubscribe) : IDisposable
     {
         public ChannelReader<EventDto> Reader { get; } = reader;
+
+        public long StartsAfter { get; } = startsAfter;
 
         public void Dispose() => unsubscribe();
     }
@@ -44,10 +56,8 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
+                // Streams stay open: once listening again, everything committed meanwhile is delivered.
                 logger.LogWarning(e, "Lost the event listener connection; reconnecting in {Delay}", delay);
-                // Events committed while we are not listening would never arrive: end every stream, so that each
-                // client reconnects with Last-Event-ID and replays what it missed.
-                EndAllStreams();
                 await Task.Delay(delay, stoppingToken);
                 delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 30));
             }
@@ -57,72 +67,79 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
     private async Task ListenAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var pending = Channel.CreateUnbounded<long>();
-        connection.Notification += (_, notification) =>
-        {
-            if (long.TryParse(notification.Payload, out var id))
-            {
-                pending.Writer.TryWrite(id);
-            }
-        };
+        // "Something new": many notifications in a burst become one read.
+        var signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        connection.Notification += (_, _) => signals.Writer.TryWrite(true);
         await using (var listen = new NpgsqlCommand($"LISTEN {EventLog.Channel}", connection))
         {
             await listen.ExecuteNonQueryAsync(ct);
         }
+        if (Interlocked.Read(ref _lastDelivered) == 0)
+        {
+            Interlocked.Exchange(ref _lastDelivered, await events.LatestIdAsync(ct));
+        }
         logger.LogInformation("Listening for task events");
 
-        var fanOut = FanOutAsync(pending.Reader, ct);
+        // Catch up with what was committed while we were not listening.
+        signals.Writer.TryWrite(true);
+        var delivery = DeliverAsync(signals.Reader, ct);
         try
         {
             while (true)
             {
-                await connection.WaitAsync(ct);
+                // A connection that died quietly (no RST from a vanished server) would wait forever: when nothing has
+                // arrived for a while, a round trip proves it alive, or throws and we reconnect.
+                if (!await connection.WaitAsync(ListenerProbeInterval, ct))
+                {
+                    await using var probe = new NpgsqlCommand("SELECT 1", connection);
+                    await probe.ExecuteNonQueryAsync(ct);
+                }
             }
         }
         finally
         {
-            pending.Writer.TryComplete();
-            await fanOut;
+            signals.Writer.TryComplete();
+            await delivery;
         }
     }
 
-    private void EndAllStreams()
+    private async Task DeliverAsync(ChannelReader<bool> signals, CancellationToken ct)
     {
-        foreach (var id in _subscribers.Keys)
+        await foreach (var _ in signals.ReadAllAsync(CancellationToken.None))
         {
-            if (_subscribers.TryRemove(id, out var subscriber))
-            {
-                subscriber.Writer.TryComplete();
-            }
-        }
-    }
-
-    private async Task FanOutAsync(ChannelReader<long> ids, CancellationToken ct)
-    {
-        await foreach (var id in ids.ReadAllAsync(CancellationToken.None))
-        {
-            if (_subscribers.IsEmpty)
-            {
-                continue;
-            }
             try
             {
-                if (await events.FindAsync(id, ct) is { } dto)
+                // Read even with no subscriber: checking for none and then skipping ahead could race with one
+                // subscribing and miss its first events.
+                List<EventDto> batch;
+                do
                 {
-                    foreach (var (subscriberId, subscriber) in _subscribers)
+                    batch = await events.ListAsync(null, null, Interlocked.Read(ref _lastDelivered), newestFirst: false, BatchSize, ct);
+                    foreach (var e in batch)
                     {
-                        if (!subscriber.Writer.TryWrite(dto))
-                        {
-                            // Too far behind: end the stream; the client resumes from its Last-Event-ID.
-                            subscriber.Writer.TryComplete();
-                            _subscribers.TryRemove(subscriberId, out _);
-                        }
+                        Deliver(e);
+                        Interlocked.Exchange(ref _lastDelivered, e.Id);
                     }
                 }
+                while (batch.Count == BatchSize);
             }
-            catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
             {
-                logger.LogWarning(e, "Could not read event {Id} for live streams", id);
+                // Nothing is lost: the next signal (or reconnect) reads from the last delivered event again.
+                logger.LogWarning(e, "Could not read new events for live streams");
+            }
+        }
+    }
+
+    private void Deliver(EventDto e)
+    {
+        foreach (var (subscriberId, subscriber) in _subscribers)
+        {
+            if (!subscriber.Writer.TryWrite(e))
+            {
+                // Too far behind: end the stream; the client resumes from its Last-Event-ID.
+                subscriber.Writer.TryComplete();
+                _subscribers.TryRemove(subscriberId, out _);
             }
         }
     }

@@ -44,10 +44,10 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
         return await command.ReadAllAsync(Read, ct);
     }
 
-    public async Task<EventDto?> FindAsync(long id, CancellationToken ct)
+    /// <summary>The id of the newest event, or 0 when there is none.</summary>
+    public async Task<long> LatestIdAsync(CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"{Select} WHERE e.id = @id");
-        command.Parameters.AddWithValue("id", id);
-        return await command.ReadFirstOrDefaultAsync(Read, ct);
+        await using var command = dataSource.CreateCommand("SELECT COALESCE(max(id), 0) FROM task_events");
+        return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 }

@@ -113,7 +113,7 @@ public static class EventsApi
         // An SSE comment line: sends the headers and tells the client the stream is live before any event exists.
         await response.Body.WriteAsync(": subscribed\n\n"u8.ToArray(), ct);
         await response.Body.FlushAsync(ct);
-        var lastSent = resumeAfter ?? 0;
+        var lastSent = resumeAfter ?? subscription.StartsAfter;
         if (resumeAfter is not null)
         {
             while (true)

@@ -101,6 +101,34 @@ public sealed class EventStreamTests(AppFixture app)
         Assert.True(ended, "The stream of a revoked token stayed open while events kept coming.");
     }
 
+    [Fact]
+    public async Task When_the_database_drops_the_listener_open_streams_miss_nothing()
+    {
+        // An api of its own, named, so that dropping its listener disturbs no other test.
+        var name = "listener-" + Guid.NewGuid().ToString("N");
+        await using var api = new ApiFactory($"{app.DatabaseConnectionString};Application Name={name}", app.AdminToken);
+        var client = api.CreateAdminClient();
+        var key = (await client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var stream = await EventStream.OpenAsync(client, $"/api/events?project={key}");
+        await client.CreateTaskAsync(key, "Before");
+        Assert.Equal("Before", (await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
+
+        await using (var connection = new Npgsql.NpgsqlConnection(app.DatabaseConnectionString))
+        {
+            await connection.OpenAsync(TestHelpers.Ct).Timeout();
+            await using var drop = new Npgsql.NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @name AND query LIKE 'LISTEN%'", connection);
+            drop.Parameters.AddWithValue("name", name);
+            Assert.Equal(1L, await drop.ExecuteScalarAsync(TestHelpers.Ct).Timeout());
+        }
+        // Committed while nobody listens: delivered once the listener is back.
+        await client.CreateTaskAsync(key, "During the outage");
+        await client.CreateTaskAsync(key, "After");
+
+        Assert.Equal("During the outage", (await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
+        Assert.Equal("After", (await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
+    }
+
     private async Task<string> TokenAsync(string name)
     {
         var response = await _admin.PostAsJsonAsync("/api/tokens", new { name, scopes = new[] { "write" } }, TestHelpers.Ct).Timeout();
@@ -168,15 +196,16 @@ public sealed class EventStream : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        // Closing the response ends a read still waiting for the next event.
+        _response.Dispose();
         try
         {
             await _events.DisposeAsync();
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or NotSupportedException or IOException or ObjectDisposedException)
         {
-            // Expected: we stopped reading.
+            // Expected: we stopped reading, possibly in the middle of a read.
         }
-        _response.Dispose();
         _stop.Dispose();
     }
 }
