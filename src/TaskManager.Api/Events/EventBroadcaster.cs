@@ -18,10 +18,23 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
 
     private readonly ConcurrentDictionary<Guid, Channel<EventDto>> _subscribers = new();
     private long _lastDelivered;
+    private TimeSpan _reconnectDelay = FirstReconnectDelay;
+    private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RetryReadAfter = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// A subscription receives every event after <see cref="Subscription.StartsAfter"/> (the last event delivered
-    /// when it was made), until disposed or ended.
+    /// Starts delivering after the newest event committed so far. Runs before the app serves requests (and after the
+    /// migrations), so no stream can subscribe before the starting point is known.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _lastDelivered, await events.LatestIdAsync(cancellationToken));
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A subscription receives every event read after it was made (anything committed later, and possibly a few
+    /// just before: streams skip ids they do not need), until disposed or ended.
     /// </summary>
     public Subscription Subscribe()
     {
@@ -29,21 +42,18 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
         var channel = Channel.CreateBounded<EventDto>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.Wait });
         var id = Guid.NewGuid();
         _subscribers[id] = channel;
-        return new Subscription(channel.Reader, Interlocked.Read(ref _lastDelivered), () => _subscribers.TryRemove(id, out _));
+        return new Subscription(channel.Reader, () => _subscribers.TryRemove(id, out _));
     }
 
-    public sealed class Subscription(ChannelReader<EventDto> reader, long startsAfter, Action unsubscribe) : IDisposable
+    public sealed class Subscription(ChannelReader<EventDto> reader, Action unsubscribe) : IDisposable
     {
         public ChannelReader<EventDto> Reader { get; } = reader;
-
-        public long StartsAfter { get; } = startsAfter;
 
         public void Dispose() => unsubscribe();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var delay = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -57,9 +67,9 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
                 // Streams stay open: once listening again, everything committed meanwhile is delivered.
-                logger.LogWarning(e, "Lost the event listener connection; reconnecting in {Delay}", delay);
-                await Task.Delay(delay, stoppingToken);
-                delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 30));
+                logger.LogWarning(e, "Lost the event listener connection; reconnecting in {Delay}", _reconnectDelay);
+                await Task.Delay(_reconnectDelay, stoppingToken);
+                _reconnectDelay = TimeSpan.FromSeconds(Math.Min(_reconnectDelay.TotalSeconds * 2, 30));
             }
         }
     }
@@ -70,19 +80,20 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
         // "Something new": many notifications in a burst become one read.
         var signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         connection.Notification += (_, _) => signals.Writer.TryWrite(true);
-        await using (var listen = new NpgsqlCommand($"LISTEN {EventLog.Channel}", connection))
+        // Named, so that operators (and tests) can tell the listener apart in pg_stat_activity.
+        await using (var listen = new NpgsqlCommand($"""
+            SELECT set_config('application_name', left(current_setting('application_name') || ' (events listener)', 63), false);
+            LISTEN {EventLog.Channel};
+            """, connection))
         {
             await listen.ExecuteNonQueryAsync(ct);
         }
-        if (Interlocked.Read(ref _lastDelivered) == 0)
-        {
-            Interlocked.Exchange(ref _lastDelivered, await events.LatestIdAsync(ct));
-        }
+        _reconnectDelay = FirstReconnectDelay;
         logger.LogInformation("Listening for task events");
 
         // Catch up with what was committed while we were not listening.
         signals.Writer.TryWrite(true);
-        var delivery = DeliverAsync(signals.Reader, ct);
+        var delivery = DeliverAsync(signals, ct);
         try
         {
             while (true)
@@ -93,6 +104,8 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
                 {
                     await using var probe = new NpgsqlCommand("SELECT 1", connection);
                     await probe.ExecuteNonQueryAsync(ct);
+                    // And read anyway, in case a notification was lost.
+                    signals.Writer.TryWrite(true);
                 }
             }
         }
@@ -103,9 +116,9 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
         }
     }
 
-    private async Task DeliverAsync(ChannelReader<bool> signals, CancellationToken ct)
+    private async Task DeliverAsync(Channel<bool> signals, CancellationToken ct)
     {
-        await foreach (var _ in signals.ReadAllAsync(CancellationToken.None))
+        await foreach (var signal in signals.Reader.ReadAllAsync(CancellationToken.None))
         {
             try
             {
@@ -123,10 +136,16 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
                 }
                 while (batch.Count == BatchSize);
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                // Nothing is lost: the next signal (or reconnect) reads from the last delivered event again.
-                logger.LogWarning(e, "Could not read new events for live streams");
+                return;
+            }
+            catch (Exception e)
+            {
+                // Nothing is lost: read again from the last delivered event shortly. Any failure, so that live
+                // delivery never stops silently while streams stay open.
+                logger.LogWarning(e, "Could not read new events for live streams; retrying");
+                _ = Task.Delay(RetryReadAfter, ct).ContinueWith(_ => signals.Writer.TryWrite(true), TaskScheduler.Default);
             }
         }
     }

@@ -110,10 +110,12 @@ public static class EventsApi
     {
         var response = http.Response;
         using var subscription = broadcaster.Subscribe();
+        // Without a resume point the stream carries exactly the changes committed after it subscribed: events commit
+        // in id order, so that is everything after the newest id now.
+        var lastSent = resumeAfter ?? await events.LatestIdAsync(ct);
         // An SSE comment line: sends the headers and tells the client the stream is live before any event exists.
         await response.Body.WriteAsync(": subscribed\n\n"u8.ToArray(), ct);
         await response.Body.FlushAsync(ct);
-        var lastSent = resumeAfter ?? subscription.StartsAfter;
         if (resumeAfter is not null)
         {
             while (true)
@@ -132,21 +134,51 @@ public static class EventsApi
         }
 
         var access = new AccessCheck(http, tokens, keepAlive);
-        while (await WaitForEventsAsync(subscription.Reader, http, keepAlive, access, ct))
+        var lastWrite = DateTime.UtcNow;
+        while (true)
         {
+            var quiet = keepAlive - (DateTime.UtcNow - lastWrite);
+            var arrived = await WaitAsync(subscription.Reader, quiet > TimeSpan.Zero ? quiet : TimeSpan.Zero, ct);
+            if (arrived is false)
+            {
+                yield break; // Ended by the broadcaster (the client was too far behind): it resumes with Last-Event-ID.
+            }
+            // Re-checked while busy too, not only when idle.
+            if (!await access.StillValidAsync(ct))
+            {
+                yield break;
+            }
             while (subscription.Reader.TryRead(out var e))
             {
-                // Busy streams re-check the token too, not only idle ones.
-                if (!await access.StillValidAsync(ct))
-                {
-                    yield break;
-                }
                 if (e.Id > lastSent && (projectId is null || e.ProjectId == projectId))
                 {
                     lastSent = e.Id;
+                    lastWrite = DateTime.UtcNow;
                     yield return Item(e);
                 }
             }
+            // Filtered-out traffic writes nothing: keep the connection from looking idle to proxies.
+            if (DateTime.UtcNow - lastWrite >= keepAlive)
+            {
+                await response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), ct);
+                await response.Body.FlushAsync(ct);
+                lastWrite = DateTime.UtcNow;
+            }
+        }
+    }
+
+    /// <summary>True when events are waiting, false when the channel was completed, null when <paramref name="timeout"/> passed.</summary>
+    private static async Task<bool?> WaitAsync(ChannelReader<EventDto> reader, TimeSpan timeout, CancellationToken ct)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        idle.CancelAfter(timeout);
+        try
+        {
+            return await reader.WaitToReadAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return null;
         }
     }
 
@@ -166,34 +198,6 @@ public static class EventsApi
             }
             _next = DateTime.UtcNow + interval;
             return TokenValidator.ReadToken(http.Request) is { } token && await tokens.ValidateAsync(token, ct) is not null;
-        }
-    }
-
-    /// <summary>
-    /// Waits for the next event. While none comes, every <paramref name="keepAlive"/> it re-checks the token and sends
-    /// an SSE comment, so that proxies and load balancers do not close the connection as idle. False when the stream
-    /// should end (completed by the broadcaster, or the token is no longer valid).
-    /// </summary>
-    private static async Task<bool> WaitForEventsAsync(
-        ChannelReader<EventDto> reader, HttpContext http, TimeSpan keepAlive, AccessCheck access, CancellationToken ct)
-    {
-        while (true)
-        {
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            idle.CancelAfter(keepAlive);
-            try
-            {
-                return await reader.WaitToReadAsync(idle.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                if (!await access.StillValidAsync(ct))
-                {
-                    return false;
-                }
-                await http.Response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), ct);
-                await http.Response.Body.FlushAsync(ct);
-            }
         }
     }
 

@@ -59,8 +59,14 @@ public sealed class BoardResources(TaskApiClient api)
         }
         catch (McpException e) when (e is not McpProtocolException)
         {
-            // ApiCalls words api problems as "<status> <title>: <detail>".
-            var code = e.Message.StartsWith("404", StringComparison.Ordinal) ? McpErrorCode.ResourceNotFound : McpErrorCode.InvalidParams;
+            // ApiCalls words api problems as "<status> <title>: <detail>"; anything else (api unreachable) is ours.
+            var code = e.Message[..Math.Min(3, e.Message.Length)] switch
+            {
+                "404" => McpErrorCode.ResourceNotFound,
+                "400" => McpErrorCode.InvalidParams,
+                _ when e.Message.Contains(" is not a ", StringComparison.Ordinal) => McpErrorCode.InvalidParams,
+                _ => McpErrorCode.InternalError,
+            };
             throw new McpProtocolException(e.Message, code);
         }
     }

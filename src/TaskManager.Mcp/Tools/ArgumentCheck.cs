@@ -78,6 +78,11 @@ public static class ArgumentCheck
             _ => "null",
         };
         var fits = allowed.Contains(actual) || (actual == "integer" && allowed.Contains("number"));
+        if (fits && actual == "integer" && allowed.Contains("integer") && !value.TryGetInt32(out _))
+        {
+            // Tool parameters are 32-bit integers.
+            return $"{Shorten(value)} is out of range.";
+        }
         return fits ? null : $"expected {string.Join(" or ", allowed.Where(t => t != "null"))}, got {(actual == "null" ? "null" : $"{actual} {Shorten(value)}")}.";
     }
 

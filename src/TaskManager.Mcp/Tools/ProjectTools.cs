@@ -26,7 +26,11 @@ public sealed class ProjectTools(TaskApiClient api)
         [Description("nextCursor from the previous call.")] string? cursor = null,
         CancellationToken ct = default)
     {
-        var q = new ApiQuery().With("q", query).With("includeArchived", includeArchived).With("limit", limit).With("cursor", cursor);
+        var q = new ApiQuery()
+            .With("q", ToolInput.Optional(query, "query"))
+            .With("includeArchived", includeArchived)
+            .With("limit", limit)
+            .With("cursor", ToolInput.Optional(cursor, "cursor"));
         var page = await ApiCalls.Run(() => api.FindProjectsAsync(q, ct));
         return new ProjectList([.. page.Items.Select(ProjectSummary.From)], page.NextCursor);
     }

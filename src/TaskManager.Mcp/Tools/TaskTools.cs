@@ -59,17 +59,17 @@ public sealed class TaskTools(TaskApiClient api)
         CancellationToken ct = default)
     {
         var q = new ApiQuery()
-            .With("project", project)
+            .With("project", project is null ? null : ToolInput.Project(project, "project", "find_tasks"))
             .With("status", CheckAll(status, Statuses, "status"))
             .With("priority", CheckAll(priority, Priorities, "priority"))
-            .With("assignee", assignee)
-            .With("label", label)
+            .With("assignee", ToolInput.Optional(assignee, "assignee"))
+            .With("label", ToolInput.Optional(label, "label"))
             .With("ready", ready)
-            .With("q", query)
-            .With("parent", parent)
+            .With("q", ToolInput.Optional(query, "query"))
+            .With("parent", parent is null ? null : ToolInput.Task(parent, "parent", "find_tasks"))
             .With("includeArchived", includeArchived)
             .With("limit", limit)
-            .With("cursor", cursor);
+            .With("cursor", ToolInput.Optional(cursor, "cursor"));
         var page = await ApiCalls.Run(() => api.FindTasksAsync(q, ct));
         return new TaskList([.. page.Items.Select(TaskSummary.From)], page.NextCursor);
     }
@@ -188,7 +188,7 @@ public sealed class TaskTools(TaskApiClient api)
         CancellationToken ct = default)
     {
         var body = new JsonObject();
-        if (!string.IsNullOrWhiteSpace(project))
+        if (project is not null)
         {
             body["project"] = ToolInput.Project(project, "project", "claim_next_task");
         }
@@ -200,9 +200,9 @@ public sealed class TaskTools(TaskApiClient api)
         {
             body["priority"] = new JsonArray([.. CheckAll(priority, Priorities, "priority").Select(p => (JsonNode?)p)]);
         }
-        if (!string.IsNullOrWhiteSpace(assignee))
+        if (ToolInput.Optional(assignee, "assignee") is { } claimant)
         {
-            body["assignee"] = assignee;
+            body["assignee"] = claimant;
         }
         var task = await ApiCalls.Run(() => api.ClaimTaskAsync(body, ct),
             "A task may have been claimed for you: check find_tasks status=doing assignee=<you> before claiming again.");

@@ -38,6 +38,12 @@ public static partial class ToolInput
             : throw new McpException($"clientKey must be 1 to {MaxClientKeyLength} printable ASCII characters.");
     }
 
+    /// <summary>An optional argument: absent is fine, present but blank is an error (it would otherwise mean "any").</summary>
+    public static string? Optional(string? value, string field) =>
+        value is not null && string.IsNullOrWhiteSpace(value)
+            ? throw new McpException($"{field} is blank: give a value or leave it out.")
+            : value?.Trim();
+
     /// <summary>Refuses arguments that mean nothing for the chosen action, rather than ignoring them.</summary>
     public static void OnlyFor(string action, params (string Name, object? Value, bool Applies)[] arguments)
     {

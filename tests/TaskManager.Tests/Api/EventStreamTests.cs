@@ -97,7 +97,14 @@ public sealed class EventStreamTests(AppFixture app)
 
         var ended = await stream.EndsWithinAsync(TimeSpan.FromSeconds(10));
         await stopWriting.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writer).Timeout();
+        try
+        {
+            await writer.Timeout();
+        }
+        catch (OperationCanceledException)
+        {
+            // The writer was stopped mid-request or mid-delay.
+        }
         Assert.True(ended, "The stream of a revoked token stayed open while events kept coming.");
     }
 
@@ -117,8 +124,8 @@ public sealed class EventStreamTests(AppFixture app)
         {
             await connection.OpenAsync(TestHelpers.Ct).Timeout();
             await using var drop = new Npgsql.NpgsqlCommand(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @name AND query LIKE 'LISTEN%'", connection);
-            drop.Parameters.AddWithValue("name", name);
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = @name", connection);
+            drop.Parameters.AddWithValue("name", $"{name} (events listener)");
             Assert.Equal(1L, await drop.ExecuteScalarAsync(TestHelpers.Ct).Timeout());
         }
         // Committed while nobody listens: delivered once the listener is back.
@@ -178,14 +185,10 @@ public sealed class EventStream : IAsyncDisposable
         var until = DateTime.UtcNow + deadline;
         try
         {
-            while (await _events.MoveNextAsync().AsTask().WaitAsync(until - DateTime.UtcNow, TestHelpers.Ct))
+            while (until > DateTime.UtcNow && await _events.MoveNextAsync().AsTask().WaitAsync(until - DateTime.UtcNow, TestHelpers.Ct))
             {
-                if (DateTime.UtcNow >= until)
-                {
-                    return false;
-                }
             }
-            return true;
+            return until > DateTime.UtcNow;
         }
         catch (TimeoutException)
         {

@@ -17,7 +17,7 @@ public sealed class AppFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
     private DistributedApplication? _app;
-    private ApiFactory? _api;
+    private Lazy<ApiFactory>? _api;
 
     public string AdminToken { get; } = "test-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
@@ -27,7 +27,7 @@ public sealed class AppFixture : IAsyncLifetime
     public string DatabaseConnectionString { get; private set; } = "";
 
     /// <summary>An in-process api on the same database, for fast tests.</summary>
-    public ApiFactory Api => _api ??= new ApiFactory(DatabaseConnectionString, AdminToken);
+    public ApiFactory Api => (_api ?? throw new InvalidOperationException("The app has not started.")).Value;
 
     public async ValueTask InitializeAsync()
     {
@@ -45,13 +45,15 @@ public sealed class AppFixture : IAsyncLifetime
         }
         DatabaseConnectionString = await _app.GetConnectionStringAsync("tasks", ct).AsTask().WaitAsync(StartTimeout, ct)
             ?? throw new InvalidOperationException("The tasks database has no connection string.");
+        // Test classes run in parallel: exactly one in-process api for all of them.
+        _api = new Lazy<ApiFactory>(() => new ApiFactory(DatabaseConnectionString, AdminToken), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_api is not null)
+        if (_api is { IsValueCreated: true })
         {
-            await _api.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+            await _api.Value.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
         }
         if (_app is not null)
         {
