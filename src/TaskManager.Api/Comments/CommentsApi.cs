@@ -40,18 +40,7 @@ public static class CommentsApi
         var validation = new Validation();
         Paging.ValidateLimit(limit, validation);
         var newestFirst = Paging.ReadOrder(order, validation);
-        Guid? after = null;
-        if (cursor is not null)
-        {
-            if (Paging.Decode(cursor, 1) is [var id] && Guid.TryParse(id, out var afterId))
-            {
-                after = afterId;
-            }
-            else
-            {
-                validation.Add("cursor", Paging.BadCursor);
-            }
-        }
+        var after = Paging.DecodeSingle<Guid>(cursor, validation);
         if (!validation.IsValid)
         {
             return validation.Problem();

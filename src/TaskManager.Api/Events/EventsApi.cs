@@ -208,19 +208,7 @@ public static class EventsApi
         var validation = new Validation();
         Paging.ValidateLimit(limit, validation);
         var newestFirst = Paging.ReadOrder(order, validation);
-        long? cursorId = null;
-        if (cursor is not null)
-        {
-            if (Paging.Decode(cursor, 1) is [var id] && long.TryParse(id, out var parsed))
-            {
-                cursorId = parsed;
-            }
-            else
-            {
-                validation.Add("cursor", Paging.BadCursor);
-            }
-        }
-        paging = (cursorId, newestFirst);
+        paging = (Paging.DecodeSingle<long>(cursor, validation), newestFirst);
         problem = validation.Problem();
         return validation.IsValid;
     }

@@ -29,6 +29,21 @@ public static class Paging
         }
     }
 
+    /// <summary>A one-part cursor holding a <typeparamref name="T"/>; null when absent, a validation error when bad.</summary>
+    public static T? DecodeSingle<T>(string? cursor, Validation validation) where T : struct, IParsable<T>
+    {
+        if (cursor is null)
+        {
+            return null;
+        }
+        if (Decode(cursor, 1) is [var part] && T.TryParse(part, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+        validation.Add("cursor", BadCursor);
+        return null;
+    }
+
     /// <summary><c>order=asc</c> (default) or <c>desc</c>; true for newest first.</summary>
     public static bool ReadOrder(string? order, Validation validation)
     {
