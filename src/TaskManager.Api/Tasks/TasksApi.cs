@@ -193,7 +193,7 @@ public static class TasksApi
             labels ?? current.Labels,
             request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
             request.Parent.IsSet ? parentId : current.ParentId), mayChangeParent: request.Parent.IsSet, user.Actor(), ct);
-        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+        return ToHttp(result, task, http);
     }
 
     public static Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> ArchiveTask(
@@ -212,7 +212,7 @@ public static class TasksApi
             return badTarget;
         }
         var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), ct);
-        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+        return ToHttp(result, task, http);
     }
 
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> MoveTask(
@@ -252,7 +252,7 @@ public static class TasksApi
             return validation.Problem();
         }
         var result = await tasks.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), ct);
-        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+        return ToHttp(result, task, http);
     }
 
     public static async Task<Results<Ok<TaskDto>, NoContent, ValidationProblem>> ClaimTask(
@@ -308,7 +308,7 @@ public static class TasksApi
             return Problems.Invalid("blocker", request.Blocker is null ? "blocker is required: the blocking task's ref or id." : TaskReference.Describe(request.Blocker));
         }
         var result = await tasks.AddBlockerAsync(reference, expectedVersion, blocker, user.Actor(), ct);
-        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+        return ToHttp(result, task, http);
     }
 
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> RemoveBlocker(
@@ -323,8 +323,11 @@ public static class TasksApi
             return Problems.Invalid("blocker", TaskReference.Describe(blocker));
         }
         var result = await tasks.RemoveBlockerAsync(reference, expectedVersion, blockerReference, user.Actor(), ct);
-        return result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+        return ToHttp(result, task, http);
     }
+
+    private static Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult> ToHttp(WriteResult<TaskRow> result, string task, HttpContext http) =>
+        result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
 
     /// <summary>The task a write addresses and the version it expects (If-Match), or the problem with either.</summary>
     private static ProblemHttpResult? ReadWriteTarget(string task, HttpRequest request, out TaskReference reference, out int? expectedVersion)
