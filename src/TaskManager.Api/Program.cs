@@ -1,4 +1,5 @@
 using TaskManager.Api.Auth;
+using TaskManager.Api.Board;
 using TaskManager.Api.Comments;
 using TaskManager.Api.Database;
 using TaskManager.Api.Events;
@@ -20,6 +21,7 @@ builder.AddEvents();
 var app = builder.Build();
 
 app.UseHttpConventions();
+app.UseBoard();
 app.UseAuthentication();
 app.UseAuthorization();
 

@@ -16,6 +16,7 @@ public sealed class BearerTokenHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     TokenValidator validator,
+    StreamTickets tickets,
     IProblemDetailsService problemDetails)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -24,20 +25,28 @@ public sealed class BearerTokenHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (TokenValidator.ReadToken(Request) is not { Length: > 0 } token)
+        if (TokenValidator.ReadToken(Request) is { Length: > 0 } token)
         {
-            Context.Items[NoTokenItem] = true;
-            return AuthenticateResult.NoResult();
+            return await validator.ValidateAsync(token, Context.RequestAborted) is { } caller
+                ? Success(caller)
+                : AuthenticateResult.Fail("The bearer token is unknown, revoked or expired.");
         }
-        return await validator.ValidateAsync(token, Context.RequestAborted) is { } caller
-            ? Success(caller.Name, caller.Scopes)
-            : AuthenticateResult.Fail("The bearer token is unknown, revoked or expired.");
+        if (StreamTickets.ReadTicket(Request) is { } ticket)
+        {
+            return await tickets.RedeemAsync(ticket, Context.RequestAborted) is { } tokenHash
+                && await validator.ValidateHashAsync(tokenHash, Context.RequestAborted) is { } caller
+                ? Success(caller)
+                : AuthenticateResult.Fail("The stream ticket is unknown, used or expired.");
+        }
+        Context.Items[NoTokenItem] = true;
+        return AuthenticateResult.NoResult();
     }
 
-    private AuthenticateResult Success(string name, string[] scopes)
+    private AuthenticateResult Success(Caller caller)
     {
-        var claims = new List<Claim> { new(ClaimTypes.Name, name) };
-        claims.AddRange(Scopes.Implied(scopes).Select(s => new Claim(Scopes.ClaimType, s)));
+        Context.Features.Set(new CallerFeature(caller));
+        var claims = new List<Claim> { new(ClaimTypes.Name, caller.Name) };
+        claims.AddRange(Scopes.Implied(caller.Scopes).Select(s => new Claim(Scopes.ClaimType, s)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
@@ -47,7 +56,9 @@ public sealed class BearerTokenHandler(
         Response.Headers.WWWAuthenticate = "Bearer";
         return WriteProblem(StatusCodes.Status401Unauthorized, "Unauthorized", Context.Items.ContainsKey(NoTokenItem)
             ? "Send a bearer token: Authorization: Bearer <token>."
-            : "The bearer token is unknown, revoked or expired.");
+            : StreamTickets.ReadTicket(Request) is not null
+                ? "The stream ticket is unknown, used or expired: ask POST /api/events/tickets for a new one."
+                : "The bearer token is unknown, revoked or expired.");
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

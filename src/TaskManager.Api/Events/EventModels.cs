@@ -9,3 +9,6 @@ namespace TaskManager.Api.Events;
 public sealed record EventDto(
     long Id, DateTimeOffset At, string Actor, string Kind, Guid ProjectId, string ProjectKey,
     Guid? TaskId, string? TaskRef, JsonElement Data);
+
+/// <summary>Opens <c>GET /api/events?ticket=…</c> once, until <see cref="ExpiresAt"/>.</summary>
+public sealed record StreamTicketDto(string Ticket, DateTimeOffset ExpiresAt);

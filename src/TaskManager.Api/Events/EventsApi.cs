@@ -28,8 +28,11 @@ public static class EventsApi
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/events", StreamEvents).WithName("StreamEvents")
             .WithSummary("Server-Sent Events: every change as it commits (event id = history id). Last-Event-ID resumes after that event.")
-            .WithDescription("Browsers' EventSource cannot send headers: it may pass the token as access_token and the resume point as lastEventId in the query.")
-            .AcceptsQuery("project", "lastEventId", "access_token");
+            .WithDescription("Browsers' EventSource cannot send headers: instead of the token it passes a ticket from POST /api/events/tickets " +
+                "(single use, valid for a minute) and the resume point as lastEventId in the query.")
+            .AcceptsQuery("project", "lastEventId", StreamTickets.QueryName);
+        group.MapPost("/events/tickets", IssueStreamTicket).WithName("IssueStreamTicket")
+            .WithSummary("A single-use ticket, valid for a minute, that opens the event stream as the calling token (for EventSource, which cannot send headers).");
         return group;
     }
 
@@ -63,6 +66,12 @@ public static class EventsApi
             return Problems.NotFound($"Project '{project}' does not exist.");
         }
         return TypedResults.Ok(await PageAsync(events, row.Id, null, paging, limit, ct));
+    }
+
+    public static async Task<Ok<StreamTicketDto>> IssueStreamTicket(HttpContext http, StreamTickets tickets, CancellationToken ct)
+    {
+        var (ticket, expiresAt) = await tickets.IssueAsync(http.Caller(), ct);
+        return TypedResults.Ok(new StreamTicketDto(ticket, expiresAt));
     }
 
     public static async Task<Results<ServerSentEventsResult<EventDto>, ValidationProblem>> StreamEvents(
@@ -133,7 +142,7 @@ public static class EventsApi
             }
         }
 
-        var access = new AccessCheck(http, tokens, keepAlive);
+        var access = new AccessCheck(http.Caller(), tokens, keepAlive);
         var lastWrite = DateTime.UtcNow;
         while (true)
         {
@@ -186,7 +195,7 @@ public static class EventsApi
     /// Authentication ran once, when the stream opened; this re-checks the token at most once per interval, so that a
     /// revoked or expired token loses its stream within that time.
     /// </summary>
-    private sealed class AccessCheck(HttpContext http, TokenValidator tokens, TimeSpan interval)
+    private sealed class AccessCheck(Caller caller, TokenValidator tokens, TimeSpan interval)
     {
         private DateTime _next = DateTime.UtcNow + interval;
 
@@ -197,7 +206,7 @@ public static class EventsApi
                 return true;
             }
             _next = DateTime.UtcNow + interval;
-            return TokenValidator.ReadToken(http.Request) is { } token && await tokens.ValidateAsync(token, ct) is not null;
+            return await tokens.ValidateHashAsync(caller.TokenHash, ct) is not null;
         }
     }
 

@@ -34,4 +34,6 @@ namespace TaskManager.Api.Http;
 [JsonSerializable(typeof(CreatedTokenDto))]
 [JsonSerializable(typeof(CreateTokenRequest))]
 [JsonSerializable(typeof(WhoAmIDto))]
+[JsonSerializable(typeof(ActorDto[]))]
+[JsonSerializable(typeof(StreamTicketDto))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -24,17 +24,20 @@ public sealed record TaskRow(
     public bool Ready => Status == TaskState.Todo && ArchivedAt is null && !ProjectArchived && OpenBlockers.Length == 0;
 }
 
-/// <summary>A task on the wire.</summary>
+/// <summary>
+/// A task on the wire. <see cref="Position"/> orders a status column (a decimal number as text; compare numerically),
+/// so a client can place a task that moved without reloading the column.
+/// </summary>
 public sealed record TaskDto(
     Guid Id, string Ref, Guid ProjectId, string ProjectKey, int Number, Guid? ParentId, string Title, string Description,
-    TaskState Status, TaskPriority Priority, string? Assignee, string[] Labels, DateOnly? DueDate,
+    TaskState Status, TaskPriority Priority, string? Assignee, string[] Labels, DateOnly? DueDate, string Position,
     string[] BlockedBy, bool Ready, SubtaskProgress Subtasks,
     DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
     DateTimeOffset UpdatedAt, string UpdatedBy, int Version)
 {
     public static TaskDto From(TaskRow row) => new(
         row.Id, row.Ref, row.ProjectId, row.ProjectKey, row.Number, row.ParentId, row.Title, row.Description,
-        row.Status, row.Priority, row.Assignee, row.Labels, row.DueDate, row.OpenBlockers, row.Ready,
+        row.Status, row.Priority, row.Assignee, row.Labels, row.DueDate, row.Position, row.OpenBlockers, row.Ready,
         new SubtaskProgress(row.SubtaskCount, row.SubtasksDone),
         row.ArchivedAt, row.ArchivedBy, row.CreatedAt, row.CreatedBy, row.UpdatedAt, row.UpdatedBy, row.Version);
 }

@@ -14,6 +14,8 @@ public sealed class AuthTests(AppFixture app)
     private static readonly (string Method, string Url, string Scope)[] AllEndpoints =
     [
         ("GET", "/api/me", "read"),
+        ("GET", "/api/actors", "read"),
+        ("POST", "/api/events/tickets", "read"),
         ("GET", "/api/projects", "read"),
         ("POST", "/api/projects", "write"),
         ("GET", "/api/projects/WEB", "read"),
@@ -122,6 +124,30 @@ public sealed class AuthTests(AppFixture app)
         Assert.Equal("claude-code", task.GetProperty("createdBy").GetString());
         Assert.Equal("claude-code", me.GetProperty("name").GetString());
         Assert.Equal(["read", "write"], me.GetProperty("scopes").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task Tokens_say_whether_their_holder_is_a_person_or_an_agent()
+    {
+        var name = "person-" + TestHelpers.NewProjectKey().ToLowerInvariant();
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name, scopes = new[] { "write" }, kind = "person" }, TestHelpers.Ct).Timeout();
+        var person = app.Api.CreateClient((await response.ReadJsonAsync()).GetProperty("secret").GetString());
+        var agentName = "agent-" + TestHelpers.NewProjectKey().ToLowerInvariant();
+        var agent = app.Api.CreateClient(await CreateTokenAsync(agentName, "read"));
+        var wrong = await _admin.PostAsJsonAsync("/api/tokens", new { name = "x", scopes = new[] { "read" }, kind = "robot" }, TestHelpers.Ct).Timeout();
+
+        var personMe = await person.GetFromJsonAsync<JsonElement>("/api/me", TestHelpers.Ct).Timeout();
+        var agentMe = await agent.GetFromJsonAsync<JsonElement>("/api/me", TestHelpers.Ct).Timeout();
+        var adminMe = await _admin.GetFromJsonAsync<JsonElement>("/api/me", TestHelpers.Ct).Timeout();
+        var actors = await agent.GetFromJsonAsync<JsonElement[]>("/api/actors", TestHelpers.Ct).Timeout();
+
+        Assert.Equal("person", personMe.GetProperty("kind").GetString());
+        Assert.Equal("agent", agentMe.GetProperty("kind").GetString());
+        Assert.Equal("person", adminMe.GetProperty("kind").GetString());
+        Assert.Contains(actors!, a => a.GetProperty("name").GetString() == name && a.GetProperty("kind").GetString() == "person");
+        Assert.Contains(actors!, a => a.GetProperty("name").GetString() == agentName && a.GetProperty("kind").GetString() == "agent");
+        Assert.Contains(actors!, a => a.GetProperty("name").GetString() == "admin" && a.GetProperty("kind").GetString() == "person");
+        await wrong.AssertProblemAsync(400, "$.kind");
     }
 
     [Fact]

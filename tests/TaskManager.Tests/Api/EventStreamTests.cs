@@ -62,15 +62,55 @@ public sealed class EventStreamTests(AppFixture app)
     }
 
     [Fact]
-    public async Task A_browser_can_pass_its_token_in_the_query_of_the_stream_only()
+    public async Task A_stream_ticket_opens_the_stream_once_as_its_token()
+    {
+        var anonymous = app.Api.CreateClient(token: null);
+        var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var agent = app.Api.CreateClient(await TokenAsync("ticket-agent"));
+        var ticket = await (await agent.PostAsync("/api/events/tickets", null, TestHelpers.Ct).Timeout()).ReadJsonAsync();
+        var secret = Uri.EscapeDataString(ticket.GetProperty("ticket").GetString()!);
+        Assert.InRange(ticket.GetProperty("expiresAt").GetDateTimeOffset(), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(2));
+
+        await using var stream = await EventStream.OpenAsync(anonymous, $"/api/events?project={key}&ticket={secret}");
+        var again = await anonymous.GetAsync($"/api/events?ticket={secret}", HttpCompletionOption.ResponseHeadersRead, TestHelpers.Ct).Timeout();
+        var elsewhere = await anonymous.GetAsync($"/api/projects?ticket={secret}", TestHelpers.Ct).Timeout();
+        await agent.CreateTaskAsync(key, "Seen through a ticket");
+
+        Assert.Equal("text/event-stream", stream.ContentType);
+        Assert.Equal("ticket-agent", (await stream.NextAsync()).Data.GetProperty("actor").GetString());
+        await again.AssertProblemAsync(401);
+        Assert.Contains("ticket", (await again.ReadJsonAsync()).GetProperty("detail").GetString());
+        await elsewhere.AssertProblemAsync(401);
+    }
+
+    [Fact]
+    public async Task A_token_in_the_query_opens_nothing()
     {
         var anonymous = app.Api.CreateClient(token: null);
 
-        await using var stream = await EventStream.OpenAsync(anonymous, $"/api/events?access_token={Uri.EscapeDataString(app.AdminToken)}");
-        var elsewhere = await anonymous.GetAsync($"/api/projects?access_token={Uri.EscapeDataString(app.AdminToken)}", TestHelpers.Ct).Timeout();
+        var stream = await anonymous.GetAsync($"/api/events?access_token={Uri.EscapeDataString(app.AdminToken)}",
+            HttpCompletionOption.ResponseHeadersRead, TestHelpers.Ct).Timeout();
+        var ticket = await anonymous.GetAsync($"/api/events?ticket={Uri.EscapeDataString(app.AdminToken)}",
+            HttpCompletionOption.ResponseHeadersRead, TestHelpers.Ct).Timeout();
 
-        Assert.Equal("text/event-stream", stream.ContentType);
-        await elsewhere.AssertProblemAsync(401);
+        await stream.AssertProblemAsync(401);
+        await ticket.AssertProblemAsync(401);
+    }
+
+    [Fact]
+    public async Task A_ticket_of_a_revoked_token_opens_nothing()
+    {
+        var response = await _admin.PostAsJsonAsync("/api/tokens", new { name = "soon-revoked", scopes = new[] { "read" } }, TestHelpers.Ct).Timeout();
+        var created = await response.ReadJsonAsync();
+        var client = app.Api.CreateClient(created.GetProperty("secret").GetString());
+        var ticket = await (await client.PostAsync("/api/events/tickets", null, TestHelpers.Ct).Timeout()).ReadJsonAsync();
+
+        await _admin.DeleteAsync($"/api/tokens/{created.GetProperty("token").GetProperty("id").GetString()}", TestHelpers.Ct).Timeout();
+        var stream = await app.Api.CreateClient(token: null).GetAsync(
+            $"/api/events?ticket={Uri.EscapeDataString(ticket.GetProperty("ticket").GetString()!)}",
+            HttpCompletionOption.ResponseHeadersRead, TestHelpers.Ct).Timeout();
+
+        await stream.AssertProblemAsync(401);
     }
 
     [Fact]

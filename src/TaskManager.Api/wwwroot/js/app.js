@@ -1,0 +1,352 @@
+// The board's shell: sign-in, project switcher, filters (kept in the URL so a view can be shared), board or table,
+// dialogs, and the live stream that keeps every open board current without a reload.
+import { html, render, useEffect, useMemo, useRef, useState } from '../lib/standalone.module.js';
+import { api, ApiError, listAll, ref as enc, session, whenUnauthorized } from './api.js';
+import { LiveStream } from './live.js';
+import { columns as toColumns, matches, PRIORITIES, STATUSES } from './order.js';
+import { Board } from './board.js';
+import { TaskTable } from './table.js';
+import { describeEvent, TaskDialog } from './task-dialog.js';
+import { ProjectDialog } from './project-dialog.js';
+
+const FLASH_MS = 5000;
+
+function readUrl() {
+  const q = new URLSearchParams(location.search);
+  return {
+    project: q.get('project') ?? '',
+    view: q.get('view') === 'table' ? 'table' : 'board',
+    filters: { q: q.get('q') ?? '', assignee: q.get('assignee') ?? '', label: q.get('label') ?? '', priority: q.get('priority') ?? '' },
+  };
+}
+
+function writeUrl({ project, view, filters }) {
+  const q = new URLSearchParams();
+  if (project) q.set('project', project);
+  if (view === 'table') q.set('view', 'table');
+  for (const [key, value] of Object.entries(filters)) if (value) q.set(key, value);
+  const search = q.toString();
+  const url = `${location.pathname}${search ? `?${search}` : ''}`;
+  if (url !== `${location.pathname}${location.search}`) history.replaceState(null, '', url);
+}
+
+function App() {
+  const [token, setToken] = useState(session.token);
+  const [notice, setNotice] = useState(null);
+  useEffect(() => whenUnauthorized(() => {
+    session.signOut();
+    setNotice('Your token is no longer accepted (revoked or expired). Sign in again.');
+    setToken(null);
+  }), []);
+  if (!token) return html`<${SignIn} notice=${notice} onSignedIn=${t => { setNotice(null); setToken(t); }} />`;
+  return html`<${Workspace} key=${token} onSignOut=${() => { session.signOut(); setToken(null); }} />`;
+}
+
+function SignIn({ notice, onSignedIn }) {
+  const [value, setValue] = useState('');
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const token = value.trim();
+    try {
+      await api('GET', '/api/me', { token });
+      session.signIn(token);
+      onSignedIn(token);
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 401
+        ? 'That token was not accepted: it is unknown, revoked or expired.'
+        : e.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`
+    <main class="sign-in">
+      <form onSubmit=${submit}>
+        <h1><span class="logo" aria-hidden="true">▦</span> TaskManager</h1>
+        <p>The board where people and AI agents share the work. Sign in with an access token: the admin token that
+          <code>bash eng/run.sh</code> printed (in <code>.local/admin-token</code>), or one an admin created for you.</p>
+        ${notice && html`<p class="notice" role="status">${notice}</p>`}
+        ${error && html`<p class="error" role="alert">${error}</p>`}
+        <label>Access token<input type="password" value=${value} onInput=${e => setValue(e.target.value)}
+          autocomplete="current-password" required /></label>
+        <button type="submit" disabled=${busy || !value.trim()}>Sign in</button>
+        <p class="muted">The token stays in this browser until you sign out.</p>
+      </form>
+    </main>`;
+}
+
+function Workspace({ onSignOut }) {
+  const initial = useMemo(readUrl, []);
+  const [me, setMe] = useState(null);
+  const [actors, setActors] = useState(new Map());
+  const [projects, setProjects] = useState(null);
+  const [showArchived, setShowArchived] = useState(false);
+  const [projectKey, setProjectKey] = useState(initial.project);
+  const [view, setView] = useState(initial.view);
+  const [filters, setFilters] = useState(initial.filters);
+  const [tasks, setTasks] = useState(new Map());
+  const [loading, setLoading] = useState(false);
+  const [pending, setPending] = useState(new Map());
+  const [flashes, setFlashes] = useState(new Map());
+  const [dialog, setDialog] = useState(null);
+  const [liveChange, setLiveChange] = useState(null);
+  const [live, setLive] = useState('connecting');
+  const [message, setMessage] = useState(null);
+  const [alert, setAlert] = useState(null);
+  const focusRef = useRef(null);
+  const state = useRef({});
+  state.current = { me, actors, tasks, projectKey, dialog };
+
+  const project = projects?.find(p => p.key === projectKey) ?? null;
+
+  const toast = text => { setMessage(text); setTimeout(() => setMessage(m => (m === text ? null : m)), 4000); };
+  const fail = text => { setAlert(text); setTimeout(() => setAlert(a => (a === text ? null : a)), 8000); };
+
+  const loadActors = () => api('GET', '/api/actors').then(list => setActors(new Map(list.map(a => [a.name, a.kind])))).catch(() => {});
+  const loadProjects = () => listAll('/api/projects', showArchived ? { includeArchived: 'true' } : {}).then(setProjects).catch(e => fail(e.message));
+
+  useEffect(() => { api('GET', '/api/me').then(setMe).catch(() => {}); loadActors(); }, []);
+  useEffect(() => { loadProjects(); }, [showArchived]);
+  useEffect(() => {
+    if (projects && !projects.some(p => p.key === projectKey)) setProjectKey(projects[0]?.key ?? '');
+  }, [projects]);
+  useEffect(() => writeUrl({ project: projectKey, view, filters }), [projectKey, view, filters]);
+
+  async function loadTasks(key) {
+    if (!key) return setTasks(new Map());
+    setLoading(true);
+    const started = performance.now();
+    try {
+      const list = await listAll('/api/tasks', { project: key });
+      if (state.current.projectKey !== key) return;
+      setTasks(new Map(list.map(t => [t.id, t])));
+      document.body.dataset.loadMs = String(Math.round(performance.now() - started));
+    } catch (e) {
+      fail(e.message);
+    } finally {
+      setLoading(false);
+    }
+  }
+
+  // Live: subscribe first, then read the board, so that nothing committed in between is missed.
+  const refetch = useRef({ ids: new Set(), timer: null });
+  function queueRefetch(ids) {
+    const queue = refetch.current;
+    ids.forEach(id => queue.ids.add(id));
+    clearTimeout(queue.timer);
+    queue.timer = setTimeout(async () => {
+      const batch = [...queue.ids];
+      queue.ids.clear();
+      const results = await Promise.all(batch.map(id => api('GET', `/api/tasks/${enc(id)}`).catch(e => (e.status === 404 ? { id, gone: true } : null))));
+      setTasks(current => {
+        const next = new Map(current);
+        for (const task of results) {
+          if (!task) continue;
+          if (task.gone || task.archivedAt || task.projectKey !== state.current.projectKey) next.delete(task.id);
+          else next.set(task.id, task);
+        }
+        return next;
+      });
+      const open = state.current.dialog;
+      for (const task of results) {
+        if (task && !task.gone && open?.ref && (open.ref === task.ref || open.ref === task.id)) {
+          setLiveChange({ ...task, eventId: Date.now(), actor: task.updatedBy });
+        }
+      }
+    }, 60);
+  }
+
+  function onEvent(event) {
+    const { me, actors, tasks, projectKey } = state.current;
+    if (event.actor && !actors.has(event.actor)) loadActors();
+    if (event.kind.startsWith('project.')) loadProjects();
+    if (event.projectKey !== projectKey || !event.taskId) return;
+    const affected = new Set([event.taskId]);
+    const task = tasks.get(event.taskId);
+    if (task?.parentId) affected.add(task.parentId);
+    for (const t of tasks.values()) {
+      if (t.blockedBy.includes(event.taskRef)) affected.add(t.id);
+    }
+    queueRefetch(affected);
+    if (event.kind === 'comment.added' && state.current.dialog?.ref === event.taskRef) {
+      setLiveChange(change => ({ ...(change ?? {}), version: -1, eventId: event.id }));
+    }
+    if (me && event.actor !== me.name) {
+      setFlashes(current => new Map(current).set(event.taskId, { actor: event.actor, what: describeEvent(event), at: Date.now() }));
+      setTimeout(() => setFlashes(current => {
+        const flash = current.get(event.taskId);
+        if (!flash || Date.now() - flash.at < FLASH_MS - 50) return current;
+        const next = new Map(current);
+        next.delete(event.taskId);
+        return next;
+      }), FLASH_MS);
+    }
+  }
+
+  const stream = useRef(null);
+  useEffect(() => {
+    if (!projectKey) return undefined;
+    setTasks(new Map());
+    const liveStream = new LiveStream({
+      onEvent: e => onEvent(e),
+      onState: setLive,
+      onOpen: firstTime => { if (firstTime) loadTasks(projectKey); },
+      onUnauthorized: () => { session.signOut(); onSignOut(); },
+    });
+    stream.current = liveStream;
+    liveStream.start();
+    return () => liveStream.stop();
+  }, [projectKey]);
+
+  useEffect(() => {
+    if (!focusRef.current) return;
+    document.querySelector(`li[data-ref="${CSS.escape(focusRef.current)}"]`)?.focus();
+    focusRef.current = null;
+  });
+
+  const visible = useMemo(() => [...tasks.values()].filter(t => matches(t, filters)), [tasks, filters]);
+  const columns = useMemo(() => applyPending(toColumns(visible), pending), [visible, pending]);
+
+  async function move(taskRef, status, before, after, { focus } = {}) {
+    const task = [...tasks.values()].find(t => t.ref === taskRef);
+    if (!task) return;
+    if (focus) focusRef.current = taskRef;
+    setPending(current => new Map(current).set(taskRef, { status, before, after }));
+    const body = { status };
+    if (before) body.before = before;
+    else if (after) body.after = after;
+    const done = () => setPending(current => { const next = new Map(current); next.delete(taskRef); return next; });
+    try {
+      const moved = await api('POST', `/api/tasks/${enc(taskRef)}/move`, { body, version: task.version });
+      setTasks(current => new Map(current).set(moved.id, moved));
+      done();
+      if (focus) focusRef.current = taskRef;
+      toast(`Moved ${taskRef} to ${STATUSES.find(s => s.key === moved.status).label}.`);
+    } catch (e) {
+      done();
+      if (focus) focusRef.current = taskRef;
+      fail(`${taskRef} was not moved: ${e.message}`);
+      if (e instanceof ApiError && e.status === 412) queueRefetch([task.id]);
+    }
+  }
+
+  function saved(task) {
+    setTasks(current => {
+      const next = new Map(current);
+      if (task.archivedAt || task.projectKey !== projectKey) next.delete(task.id);
+      else next.set(task.id, task);
+      return next;
+    });
+    if (task.parentId) queueRefetch([task.parentId]);
+  }
+
+  async function setArchived(archived) {
+    try {
+      const saved = await api('POST', `/api/projects/${enc(project.key)}/${archived ? 'archive' : 'restore'}`, { version: project.version });
+      toast(archived ? `Archived ${saved.key}. Tick “Show archived projects” to find it again.` : `Restored ${saved.key}.`);
+      if (archived && !showArchived) setProjectKey('');
+      loadProjects();
+    } catch (e) {
+      fail(e.message);
+    }
+  }
+
+  const assignees = [...new Set([...tasks.values()].map(t => t.assignee).filter(Boolean))].sort();
+  const labels = [...new Set([...tasks.values()].flatMap(t => t.labels))].sort();
+  const setFilter = key => event => setFilters({ ...filters, [key]: event.target.value });
+  const filtered = Object.values(filters).some(Boolean);
+
+  return html`
+    <header class="top">
+      <h1 class="brand"><span class="logo" aria-hidden="true">▦</span> TaskManager</h1>
+      <div class="project-bar">
+        <label class="project-picker">Project
+          <select value=${projectKey} onChange=${e => { setProjectKey(e.target.value); setDialog(null); }}>
+            ${projects?.length === 0 && html`<option value="">No projects yet</option>`}
+            ${projects?.map(p => html`<option value=${p.key}>${p.key} — ${p.title}${p.archivedAt ? ' (archived)' : ''}</option>`)}
+          </select>
+        </label>
+        <button type="button" class="secondary" onClick=${() => setDialog({ kind: 'project' })}>New project</button>
+        ${project && html`
+          <button type="button" class="secondary" onClick=${() => setDialog({ kind: 'project', project })}>Edit project</button>
+          ${project.archivedAt
+            ? html`<button type="button" class="secondary" onClick=${() => setArchived(false)}>Restore project</button>`
+            : html`<button type="button" class="secondary" onClick=${() => setArchived(true)}>Archive project</button>`}`}
+        <label class="check"><input type="checkbox" checked=${showArchived} onChange=${e => setShowArchived(e.target.checked)} />
+          Show archived projects</label>
+      </div>
+      <div class="session">
+        <span class=${`live ${live}`} data-testid="live" role="status">${live === 'live' ? 'Live' : 'Reconnecting…'}</span>
+        <span data-testid="actor" class="actor">${me?.name}${me?.kind === 'agent' ? ' (agent)' : ''}</span>
+        <button type="button" class="secondary" onClick=${onSignOut}>Sign out</button>
+      </div>
+    </header>
+    <main>
+      ${project && html`
+        <div class="toolbar" role="search">
+          <button type="button" onClick=${() => setDialog({ kind: 'task' })} disabled=${!!project.archivedAt}>New task</button>
+          <label>Search<input type="search" value=${filters.q} onInput=${setFilter('q')} /></label>
+          <label>Assignee<input value=${filters.assignee} onInput=${setFilter('assignee')} list="assignee-options" /></label>
+          <label>Label<input value=${filters.label} onInput=${setFilter('label')} list="label-options" /></label>
+          <label>Priority<select value=${filters.priority} onChange=${setFilter('priority')}>
+            <option value="">Any priority</option>
+            ${PRIORITIES.map(p => html`<option value=${p}>${p}</option>`)}</select></label>
+          ${filtered && html`<button type="button" class="link" onClick=${() => setFilters({ q: '', assignee: '', label: '', priority: '' })}>Clear filters</button>`}
+          <div class="view-switch" role="group" aria-label="View">
+            <button type="button" aria-pressed=${view === 'board'} onClick=${() => setView('board')}>Board</button>
+            <button type="button" aria-pressed=${view === 'table'} onClick=${() => setView('table')}>Table</button>
+          </div>
+        </div>
+        <datalist id="assignee-options">${[...new Set([...assignees, ...actors.keys()])].map(a => html`<option value=${a} />`)}</datalist>
+        <datalist id="label-options">${labels.map(l => html`<option value=${l} />`)}</datalist>
+        ${project.description && html`<p class="project-description">${project.description}</p>`}
+        ${loading && tasks.size === 0 ? html`<p class="muted" role="status">Loading ${project.key}…</p>`
+          : view === 'board'
+            ? html`<${Board} columns=${columns} actors=${actors} flashes=${flashes} onOpen=${r => setDialog({ kind: 'task', ref: r })} onMove=${move} />`
+            : html`<${TaskTable} tasks=${visible} actors=${actors} onOpen=${r => setDialog({ kind: 'task', ref: r })} />`}`}
+      ${projects?.length === 0 && html`
+        <section class="empty">
+          <h2>No projects yet</h2>
+          <p>A project holds a board of tasks, e.g. <code>WEB</code> for the website.</p>
+          <button type="button" onClick=${() => setDialog({ kind: 'project' })}>Create your first project</button>
+        </section>`}
+    </main>
+    <div class="toasts">
+      <div role="status" aria-live="polite">${message && html`<p class="toast" data-testid="message">${message}</p>`}</div>
+      <div role="alert">${alert && html`<p class="toast error" data-testid="toast">${alert}
+        <button type="button" class="link" onClick=${() => setAlert(null)}>Dismiss</button></p>`}</div>
+    </div>
+    ${dialog?.kind === 'task' && html`
+      <${TaskDialog} key=${dialog.ref ?? 'new'} project=${projectKey} taskRef=${dialog.ref} tasksById=${tasks} actors=${actors} me=${me}
+        liveChange=${liveChange} onClose=${() => { setDialog(null); setLiveChange(null); }} onSaved=${saved}
+        onOpen=${r => { setLiveChange(null); setDialog({ kind: 'task', ref: r }); }} toast=${toast} />`}
+    ${dialog?.kind === 'project' && html`
+      <${ProjectDialog} project=${dialog.project} onClose=${() => setDialog(null)}
+        onSaved=${p => { loadProjects(); setProjectKey(p.key); toast(`Saved project ${p.key}.`); }} />`}`;
+}
+
+/** Shows moves that the api has not confirmed yet where the user dropped them (undone if refused). */
+function applyPending(columns, pending) {
+  if (pending.size === 0) return columns;
+  const next = Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, [...v]]));
+  for (const [taskRef, move] of pending) {
+    let task = null;
+    for (const list of Object.values(next)) {
+      const index = list.findIndex(t => t.ref === taskRef);
+      if (index >= 0) [task] = list.splice(index, 1);
+    }
+    if (!task) continue;
+    const target = next[move.status];
+    const anchor = move.before ?? move.after;
+    const at = anchor ? target.findIndex(t => t.ref === anchor) : -1;
+    const index = at < 0 ? target.length : move.before ? at : at + 1;
+    target.splice(index, 0, { ...task, status: move.status });
+  }
+  return next;
+}
+
+render(html`<${App} />`, document.getElementById('app'));

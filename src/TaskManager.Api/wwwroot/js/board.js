@@ -1,0 +1,124 @@
+// The Kanban board: four columns, cards, drag and drop (SortableJS, which also handles touch) and the same moves by
+// keyboard. Every move goes to the api with the card's version; a refused move puts the card back and says why.
+import { html, useEffect, useRef, useState } from '../lib/standalone.module.js';
+import Sortable from '../lib/sortable.core.esm.js';
+import { STATUSES } from './order.js';
+
+/** Cards rendered per column before "Show more": keeps a 1,000-task project fast to draw and to drag in. */
+const PAGE = 60;
+
+export function Board({ columns, actors, flashes, onOpen, onMove }) {
+  return html`
+    <div class="board" role="presentation">
+      <p id="card-help" class="visually-hidden">
+        Press Enter to open. Alt plus Left or Right arrow moves the card to the previous or next column; Alt plus Up or
+        Down arrow moves it within its column.
+      </p>
+      ${STATUSES.map(status => html`
+        <${Column} key=${status.key} status=${status} tasks=${columns[status.key]} columns=${columns} actors=${actors}
+                   flashes=${flashes} onOpen=${onOpen} onMove=${onMove} />`)}
+    </div>`;
+}
+
+function Column({ status, tasks, columns, actors, flashes, onOpen, onMove }) {
+  const list = useRef(null);
+  const [shown, setShown] = useState(PAGE);
+  const latest = useRef({ columns, onMove });
+  latest.current = { columns, onMove };
+
+  useEffect(() => {
+    const sortable = Sortable.create(list.current, {
+      group: 'board',
+      animation: 120,
+      draggable: 'li[data-ref]',
+      ghostClass: 'card-ghost',
+      chosenClass: 'card-chosen',
+      forceFallback: false,
+      onEnd: event => {
+        const { item, from, to, oldIndex, newIndex } = event;
+        if (from === to && oldIndex === newIndex) return;
+        // The DOM belongs to Preact: undo SortableJS's move, then let the state change redraw the card in place.
+        from.insertBefore(item, from.children[oldIndex] ?? null);
+        const target = to.dataset.status;
+        const ref = item.dataset.ref;
+        const others = latest.current.columns[target].filter(t => t.ref !== ref);
+        latest.current.onMove(ref, target, others[newIndex - 0]?.ref ?? null, others[newIndex - 1]?.ref ?? null);
+      },
+    });
+    return () => sortable.destroy();
+  }, []);
+
+  const headingId = `column-${status.key}`;
+  const visible = tasks.slice(0, shown);
+  return html`
+    <section class="column" data-status=${status.key} aria-labelledby=${headingId}>
+      <h2 id=${headingId}>${status.label} <span class="count" data-testid="count">${tasks.length}</span></h2>
+      <ul class="cards" data-status=${status.key} ref=${list} aria-labelledby=${headingId}>
+        ${visible.map((task, index) => html`
+          <${Card} key=${task.id} task=${task} actors=${actors} flash=${flashes.get(task.id)} onOpen=${onOpen}
+                   onKey=${event => keyboardMove(event, task, index, tasks, columns, onMove, onOpen)} />`)}
+      </ul>
+      ${tasks.length > shown && html`
+        <button type="button" class="more" onClick=${() => setShown(shown + PAGE * 4)}>
+          Show ${Math.min(tasks.length - shown, PAGE * 4)} more of ${tasks.length - shown}
+        </button>`}
+    </section>`;
+}
+
+function keyboardMove(event, task, index, tasks, columns, onMove, onOpen) {
+  if (event.key === 'Enter' && !event.altKey) {
+    event.preventDefault();
+    return onOpen(task.ref);
+  }
+  if (!event.altKey) return;
+  const order = STATUSES.map(s => s.key);
+  const column = order.indexOf(task.status);
+  if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+    const next = order[column + (event.key === 'ArrowRight' ? 1 : -1)];
+    event.preventDefault();
+    if (!next) return;
+    const target = columns[next];
+    onMove(task.ref, next, null, target.at(-1)?.ref ?? null, { focus: true });
+  } else if (event.key === 'ArrowUp' && index > 0) {
+    event.preventDefault();
+    onMove(task.ref, task.status, tasks[index - 1].ref, null, { focus: true });
+  } else if (event.key === 'ArrowDown' && index < tasks.length - 1) {
+    event.preventDefault();
+    onMove(task.ref, task.status, null, tasks[index + 1].ref, { focus: true });
+  }
+}
+
+export function Card({ task, actors, flash, onOpen, onKey }) {
+  const due = task.dueDate ? new Date(`${task.dueDate}T00:00:00`) : null;
+  const overdue = due && task.status !== 'done' && due < new Date(new Date().toDateString());
+  return html`
+    <li class=${`card priority-${task.priority}${flash ? ' flashing' : ''}`} data-ref=${task.ref} data-version=${task.version}
+        tabindex="0" aria-describedby="card-help" aria-label=${`${task.ref}: ${task.title}`}
+        onClick=${() => onOpen(task.ref)} onKeyDown=${onKey}>
+      <div class="card-top">
+        <span class="ref">${task.ref}</span>
+        <span class="priority" data-testid="priority">${task.priority}</span>
+      </div>
+      <p class="title">${task.title}</p>
+      ${task.labels.length > 0 && html`
+        <ul class="labels" aria-label="Labels">${task.labels.map(label => html`<li key=${label}>${label}</li>`)}</ul>`}
+      ${task.blockedBy.length > 0 && html`
+        <p class="blocked" data-testid="blocked">Blocked by ${task.blockedBy.join(', ')}</p>`}
+      <div class="card-meta">
+        ${task.assignee && html`<${Assignee} name=${task.assignee} actors=${actors} />`}
+        ${task.subtasks.total > 0 && html`
+          <span class="subtasks" title="Subtasks done">☑ ${task.subtasks.done}/${task.subtasks.total}</span>`}
+        ${due && html`<span class=${overdue ? 'due overdue' : 'due'}>Due ${task.dueDate}</span>`}
+      </div>
+      ${flash && html`<p class="flash" data-testid="flash" role="status">${flash.actor} · ${flash.what}</p>`}
+    </li>`;
+}
+
+export function Assignee({ name, actors }) {
+  const agent = actors.get(name) === 'agent';
+  return html`
+    <span class="assignee" data-testid="assignee">
+      ${agent && html`<span class="agent-badge" data-testid="agent-badge" title="An AI agent">agent</span>`}
+      ${name}
+    </span>`;
+}

@@ -1,0 +1,45 @@
+// Create or edit a project (key, title, markdown description).
+import { html, useState } from '../lib/standalone.module.js';
+import { api, ApiError, ref as enc } from './api.js';
+import { Modal } from './modal.js';
+
+export function ProjectDialog({ project, onClose, onSaved }) {
+  const isNew = !project;
+  const [form, setForm] = useState({ key: project?.key ?? '', title: project?.title ?? '', description: project?.description ?? '' });
+  const [error, setError] = useState(null);
+  const set = field => event => setForm({ ...form, [field]: event.target.value });
+
+  async function save(event) {
+    event.preventDefault();
+    setError(null);
+    try {
+      const saved = isNew
+        ? await api('POST', '/api/projects', { body: { key: form.key.trim().toUpperCase(), title: form.title.trim(), description: form.description } })
+        : await api('PATCH', `/api/projects/${enc(project.key)}`, { body: { title: form.title.trim(), description: form.description }, version: project.version });
+      onSaved(saved);
+      onClose();
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 412
+        ? 'Someone else changed this project meanwhile. Close this dialog and open it again to see their version.'
+        : e.message);
+    }
+  }
+
+  const name = isNew ? 'New project' : 'Edit project';
+  return html`
+    <${Modal} label=${name} onClose=${onClose}>
+      <form onSubmit=${save} novalidate>
+        <h2 id="dialog-title">${name}</h2>
+        ${error && html`<p class="error" role="alert">${error}</p>`}
+        <label>Key<input value=${form.key} onInput=${set('key')} disabled=${!isNew} maxlength="10"
+                         autocapitalize="characters" aria-describedby="key-help" /></label>
+        <p id="key-help" class="muted">2 to 10 capital letters; tasks are named after it (WEB-1).</p>
+        <label>Title<input value=${form.title} onInput=${set('title')} /></label>
+        <label>Description<textarea rows="4" value=${form.description} onInput=${set('description')}></textarea></label>
+        <div class="actions">
+          <button type="submit">Save project</button>
+          <button type="button" class="secondary" onClick=${onClose}>Cancel</button>
+        </div>
+      </form>
+    <//>`;
+}
