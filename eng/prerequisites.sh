@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
-# Installs what running or testing TaskManager needs beyond the .NET SDK, and nothing that is already there.
-# Today: PostgreSQL server binaries, used when no container runtime (Docker/Podman) is healthy.
+# Installs what running or testing TaskManager needs beyond the .NET SDK, and nothing that is already there:
+#  * PostgreSQL server binaries, used when no container runtime (Docker/Podman) is healthy;
+#  * Node.js and npm, which the build uses to fetch the board's pinned browser libraries;
+#  * with --test: Chromium for the browser tests, and the pinned npm tools the tests run (eng/tools).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 say() { printf '[prerequisites] %s\n' "$*"; }
+for_tests=false
+[ "${1:-}" = "--test" ] && for_tests=true
 
 if ! command -v dotnet >/dev/null 2>&1; then
   say "The .NET SDK 10 is required: https://dotnet.microsoft.com/download"; exit 1
 fi
+
+apt_updated=false
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { say "Run as root or install sudo, or install these packages yourself: $*"; exit 1; }
+    sudo="sudo"
+  fi
+  if [ "$apt_updated" = false ]; then
+    $sudo apt-get update -q
+    apt_updated=true
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@"
+}
 
 have_postgres_binaries() { compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; }
 container_runtime_healthy() {
@@ -21,12 +40,26 @@ elif container_runtime_healthy; then
   say "Container runtime is healthy: PostgreSQL will run as a container."
 else
   say "No container runtime and no PostgreSQL server binaries: installing PostgreSQL from apt."
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { say "Run as root or install sudo, or install the 'postgresql' package yourself."; exit 1; }
-    sudo="sudo"
-  fi
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends postgresql
+  apt_install postgresql
   have_postgres_binaries || { say "PostgreSQL was installed but no server binaries were found under /usr/lib/postgresql."; exit 1; }
+fi
+
+if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  say "Node.js $(node --version), npm $(npm --version)"
+else
+  say "Node.js and npm are missing (the build fetches the board's libraries with npm): installing them from apt."
+  apt_install nodejs npm
+fi
+
+if [ "$for_tests" = true ]; then
+  if [ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null 2>&1; then
+    say "Chromium for browser tests: $(command -v chromium || echo /usr/lib/chromium/chromium)"
+  else
+    say "Installing Chromium from apt for the browser tests."
+    apt_install chromium
+  fi
+  if [ -f eng/tools/package-lock.json ] && ! cmp -s eng/tools/package-lock.json eng/tools/node_modules/.package-lock.json.installed 2>/dev/null; then
+    say "Installing the pinned test tools (eng/tools: Redocly CLI)."
+    (cd eng/tools && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.installed)
+  fi
 fi

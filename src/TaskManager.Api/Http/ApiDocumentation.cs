@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -9,11 +10,25 @@ namespace TaskManager.Api.Http;
 /// The OpenAPI document (<c>/openapi/v1.json</c>) and, in development, a browsable API reference (<c>/scalar</c>).
 /// Outside development the document needs a token like every other endpoint.
 /// </summary>
-public static class ApiDocumentation
+public static partial class ApiDocumentation
 {
+    /// <summary>What each tag (a feature's <c>.WithTags(...)</c>) covers; a new tag needs a line here.</summary>
+    private static readonly Dictionary<string, string> TagDescriptions = new()
+    {
+        ["Tokens"] = "The calling token and the actors (people and agents) that hold tokens. Listing, creating and revoking " +
+                     "tokens needs the admin scope.",
+        ["Projects"] = "Projects group tasks under a short key (KEY in the task reference KEY-n). An archived project is hidden " +
+                       "from lists and takes no new tasks.",
+        ["Tasks"] = "Tasks on a project's board: create, read, change, move between status columns, claim the best ready one, " +
+                    "archive, and the tasks each is blocked by.",
+        ["Comments"] = "A task's work log: markdown comments, oldest first.",
+        ["History and events"] = "Every change, as history per task or project, and live as a stream of Server-Sent Events.",
+    };
+
     public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
+            options.CreateSchemaReferenceId = type => ComponentName(OpenApiOptions.CreateDefaultSchemaReferenceId(type));
             options.AddSchemaTransformer(DescribeOptionalFields);
             options.AddDocumentTransformer((document, _, _) =>
             {
@@ -35,9 +50,36 @@ public static class ApiDocumentation
                 };
                 document.Security ??= [];
                 document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("Bearer", document)] = [] });
+                foreach (var tag in document.Tags ?? Enumerable.Empty<OpenApiTag>())
+                {
+                    tag.Description ??= TagDescriptions.GetValueOrDefault(tag.Name ?? "");
+                }
+                // The generator names the origin the request came in on: localhost in development, an internal address
+                // behind a proxy. Relative to the document's own address, the server is right wherever it is read from.
+                foreach (var server in document.Servers ?? [])
+                {
+                    server.Url = RelativeServerUrl(server.Url);
+                }
                 return Task.CompletedTask;
             });
         });
+
+    /// <summary>
+    /// Component names may only hold letters, digits, '.', '-' and '_'; the default name of a generic type over an array
+    /// has brackets (<c>Optional&lt;string[]&gt;</c> is "OptionalOfString[]"), so spell them out ("OptionalOfStringArray").
+    /// </summary>
+    private static string? ComponentName(string? name) =>
+        name is null ? null : NotAllowedInComponentNames().Replace(name.Replace("[]", "Array", StringComparison.Ordinal), "");
+
+    [GeneratedRegex("[^a-zA-Z0-9._-]")]
+    private static partial Regex NotAllowedInComponentNames();
+
+    /// <summary>The path of a server URL, without origin or trailing slash: "http://host/base/" is "/base", "http://host/" is "/".</summary>
+    private static string RelativeServerUrl(string? url)
+    {
+        var path = Uri.TryCreate(url, UriKind.Absolute, out var absolute) ? absolute.AbsolutePath : url ?? "";
+        return path.TrimEnd('/') is { Length: > 0 } trimmed ? trimmed : "/";
+    }
 
     /// <summary>
     /// A partial-update field (<see cref="Optional{T}"/>) is, on the wire, just a T that may be left out: describe it

@@ -119,6 +119,26 @@ public sealed class OpenApiTests(AppFixture app)
         }
     }
 
+    [Fact]
+    public async Task OpenApi_document_lints_clean_with_redocly_recommended_rules()
+    {
+        var response = await app.Api.CreateClient(token: null).GetAsync(DocumentPath, TestHelpers.Ct).Timeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var file = Path.Combine(Path.GetTempPath(), $"taskmanager-openapi-{Guid.NewGuid():N}.json");
+        try
+        {
+            await File.WriteAllTextAsync(file, await response.Content.ReadAsStringAsync(TestHelpers.Ct).Timeout(), TestHelpers.Ct).Timeout();
+
+            var lint = await Redocly.LintAsync(file);
+
+            Assert.True(lint.IsClean, lint.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     /// <summary>The document as <c>app.Api</c> (Development) serves it: anonymously.</summary>
     private async Task<JsonElement> DocumentAsync()
     {

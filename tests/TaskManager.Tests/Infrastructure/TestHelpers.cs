@@ -15,6 +15,19 @@ public static class TestHelpers
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>The folder with TaskManager.sln, found above the test binaries.</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "TaskManager.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("TaskManager.sln not found above the test binaries.");
+    }
+
     /// <summary>A project key no other test uses (keys are 2 to 10 letters).</summary>
     public static string NewProjectKey() =>
         new([.. Enumerable.Range(0, 8).Select(_ => (char)('A' + Random.Shared.Next(26)))]);

@@ -9,7 +9,7 @@ public sealed class ManifestTests
     [Fact]
     public async Task The_committed_aspire_manifest_matches_the_apphost()
     {
-        var root = RepositoryRoot();
+        var root = TestHelpers.RepositoryRoot();
         var generated = Path.Combine(root, $"aspire-manifest.{Guid.NewGuid():N}.tmp.json");
         try
         {
@@ -18,25 +18,10 @@ public sealed class ManifestTests
                 ["run", "--no-build", "--project", Path.Combine(root, "src", "TaskManager.AppHost"), "--",
                  "--publisher", "manifest", "--output-path", generated])
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
                 WorkingDirectory = root,
             };
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync(TestHelpers.Ct);
-            var errors = process.StandardError.ReadToEndAsync(TestHelpers.Ct);
-            try
-            {
-                await process.WaitForExitAsync(TestHelpers.Ct).WaitAsync(TimeSpan.FromMinutes(2), TestHelpers.Ct);
-            }
-            finally
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill(entireProcessTree: true);
-                }
-            }
-            Assert.True(process.ExitCode == 0, $"Manifest publisher failed: {await output}{await errors}");
+            var run = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(2));
+            Assert.True(run.ExitCode == 0, $"Manifest publisher failed: {run.Output}{run.Errors}");
 
             var committed = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(root, "aspire-manifest.json"), TestHelpers.Ct).Timeout());
             var current = JsonNode.Parse(await File.ReadAllTextAsync(generated, TestHelpers.Ct).Timeout());
@@ -48,17 +33,5 @@ public sealed class ManifestTests
         {
             File.Delete(generated);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "TaskManager.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("TaskManager.sln not found above the test binaries.");
     }
 }
