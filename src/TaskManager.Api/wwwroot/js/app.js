@@ -99,7 +99,7 @@ function Workspace({ onSignOut }) {
   const [alert, setAlert] = useState(null);
   const focusRef = useRef(null);
   const state = useRef({});
-  state.current = { me, actors, tasks, projectKey, dialog };
+  state.current = { me, actors, tasks, projectKey, dialog, showArchived };
 
   const project = projects?.find(p => p.key === projectKey) ?? null;
 
@@ -107,7 +107,9 @@ function Workspace({ onSignOut }) {
   const fail = text => { setAlert(text); setTimeout(() => setAlert(a => (a === text ? null : a)), 8000); };
 
   const loadActors = () => api('GET', '/api/actors').then(list => setActors(new Map(list.map(a => [a.name, a.kind])))).catch(() => {});
-  const loadProjects = () => listAll('/api/projects', showArchived ? { includeArchived: 'true' } : {}).then(setProjects).catch(e => fail(e.message));
+  // Reads the checkbox through state.current: the live stream's handler would otherwise see its first value forever.
+  const loadProjects = () => listAll('/api/projects', state.current.showArchived ? { includeArchived: 'true' } : {})
+    .then(setProjects).catch(e => fail(e.message));
 
   useEffect(() => { api('GET', '/api/me').then(setMe).catch(() => {}); loadActors(); }, []);
   useEffect(() => { loadProjects(); }, [showArchived]);
@@ -210,6 +212,7 @@ function Workspace({ onSignOut }) {
 
   const visible = useMemo(() => [...tasks.values()].filter(t => matches(t, filters)), [tasks, filters]);
   const columns = useMemo(() => applyPending(toColumns(visible), pending), [visible, pending]);
+  const refs = useMemo(() => new Map([...tasks.values()].map(t => [t.id, t.ref])), [tasks]);
 
   async function move(taskRef, status, before, after, { focus } = {}) {
     const task = [...tasks.values()].find(t => t.ref === taskRef);
@@ -306,7 +309,7 @@ function Workspace({ onSignOut }) {
         ${project.description && html`<p class="project-description">${project.description}</p>`}
         ${loading && tasks.size === 0 ? html`<p class="muted" role="status">Loading ${project.key}…</p>`
           : view === 'board'
-            ? html`<${Board} columns=${columns} actors=${actors} flashes=${flashes} onOpen=${r => setDialog({ kind: 'task', ref: r })} onMove=${move} />`
+            ? html`<${Board} columns=${columns} refs=${refs} actors=${actors} flashes=${flashes} onOpen=${r => setDialog({ kind: 'task', ref: r })} onMove=${move} />`
             : html`<${TaskTable} tasks=${visible} actors=${actors} onOpen=${r => setDialog({ kind: 'task', ref: r })} />`}`}
       ${projects?.length === 0 && html`
         <section class="empty">

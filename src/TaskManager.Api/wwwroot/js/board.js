@@ -7,7 +7,7 @@ import { STATUSES } from './order.js';
 /** Cards rendered per column before "Show more": keeps a 1,000-task project fast to draw and to drag in. */
 const PAGE = 60;
 
-export function Board({ columns, actors, flashes, onOpen, onMove }) {
+export function Board({ columns, refs, actors, flashes, onOpen, onMove }) {
   return html`
     <div class="board" role="presentation">
       <p id="card-help" class="visually-hidden">
@@ -15,12 +15,12 @@ export function Board({ columns, actors, flashes, onOpen, onMove }) {
         Down arrow moves it within its column.
       </p>
       ${STATUSES.map(status => html`
-        <${Column} key=${status.key} status=${status} tasks=${columns[status.key]} columns=${columns} actors=${actors}
+        <${Column} key=${status.key} status=${status} tasks=${columns[status.key]} columns=${columns} refs=${refs} actors=${actors}
                    flashes=${flashes} onOpen=${onOpen} onMove=${onMove} />`)}
     </div>`;
 }
 
-function Column({ status, tasks, columns, actors, flashes, onOpen, onMove }) {
+function Column({ status, tasks, columns, refs, actors, flashes, onOpen, onMove }) {
   const list = useRef(null);
   const [shown, setShown] = useState(PAGE);
   const latest = useRef({ columns, onMove });
@@ -38,11 +38,13 @@ function Column({ status, tasks, columns, actors, flashes, onOpen, onMove }) {
         const { item, from, to, oldIndex, newIndex } = event;
         if (from === to && oldIndex === newIndex) return;
         // The DOM belongs to Preact: undo SortableJS's move, then let the state change redraw the card in place.
-        from.insertBefore(item, from.children[oldIndex] ?? null);
+        // (Moved up within one list, the card itself still sits before its old place: skip over it.)
+        const after = from === to && newIndex < oldIndex ? oldIndex + 1 : oldIndex;
+        from.insertBefore(item, from.children[after] ?? null);
         const target = to.dataset.status;
         const ref = item.dataset.ref;
         const others = latest.current.columns[target].filter(t => t.ref !== ref);
-        latest.current.onMove(ref, target, others[newIndex - 0]?.ref ?? null, others[newIndex - 1]?.ref ?? null);
+        latest.current.onMove(ref, target, others[newIndex]?.ref ?? null, others[newIndex - 1]?.ref ?? null);
       },
     });
     return () => sortable.destroy();
@@ -55,7 +57,7 @@ function Column({ status, tasks, columns, actors, flashes, onOpen, onMove }) {
       <h2 id=${headingId}>${status.label} <span class="count" data-testid="count">${tasks.length}</span></h2>
       <ul class="cards" data-status=${status.key} ref=${list} aria-labelledby=${headingId}>
         ${visible.map((task, index) => html`
-          <${Card} key=${task.id} task=${task} actors=${actors} flash=${flashes.get(task.id)} onOpen=${onOpen}
+          <${Card} key=${task.id} task=${task} parentRef=${refs.get(task.parentId)} actors=${actors} flash=${flashes.get(task.id)} onOpen=${onOpen}
                    onKey=${event => keyboardMove(event, task, index, tasks, columns, onMove, onOpen)} />`)}
       </ul>
       ${tasks.length > shown && html`
@@ -88,7 +90,7 @@ function keyboardMove(event, task, index, tasks, columns, onMove, onOpen) {
   }
 }
 
-export function Card({ task, actors, flash, onOpen, onKey }) {
+export function Card({ task, parentRef, actors, flash, onOpen, onKey }) {
   const due = task.dueDate ? new Date(`${task.dueDate}T00:00:00`) : null;
   const overdue = due && task.status !== 'done' && due < new Date(new Date().toDateString());
   return html`
@@ -99,6 +101,7 @@ export function Card({ task, actors, flash, onOpen, onKey }) {
         <span class="ref">${task.ref}</span>
         <span class="priority" data-testid="priority">${task.priority}</span>
       </div>
+      ${parentRef && html`<p class="parent">Subtask of ${parentRef}</p>`}
       <p class="title">${task.title}</p>
       ${task.labels.length > 0 && html`
         <ul class="labels" aria-label="Labels">${task.labels.map(label => html`<li key=${label}>${label}</li>`)}</ul>`}
