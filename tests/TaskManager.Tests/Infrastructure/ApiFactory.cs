@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace TaskManager.Tests.Infrastructure;
 
 /// <summary>The api in process (TestServer) on the test run's Postgres.</summary>
-public sealed class ApiFactory(string connectionString, string adminToken) : WebApplicationFactory<api::Program>
+public sealed class ApiFactory(string connectionString, string adminToken, string environment = "Development") : WebApplicationFactory<api::Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -14,7 +14,7 @@ public sealed class ApiFactory(string connectionString, string adminToken) : Web
         builder.UseSetting("Auth:AdminToken", adminToken);
         // Idle streams re-check their token this often; short, so that tests see a revoked token end its stream.
         builder.UseSetting("Events:KeepAlive", "00:00:01");
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(environment);
     }
 
     /// <summary>A client signed in with <paramref name="token"/>: the admin token by default, none when empty.</summary>
