@@ -28,8 +28,11 @@ public static partial class ApiDocumentation
     public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
-            options.CreateSchemaReferenceId = type => ComponentName(OpenApiOptions.CreateDefaultSchemaReferenceId(type));
-            options.AddSchemaTransformer(DescribeOptionalFields);
+            // A partial-update field is described in place, as its value (ConverterSchemas), not as a component of its own.
+            options.CreateSchemaReferenceId = type =>
+                ConverterSchemas.OptionalValueType(type.Type) is null ? ComponentName(OpenApiOptions.CreateDefaultSchemaReferenceId(type)) : null;
+            options.AddSchemaTransformer(ConverterSchemas.DescribeAsync);
+            options.AddSchemaTransformer(DescribeRequiredFields);
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo
@@ -66,7 +69,7 @@ public static partial class ApiDocumentation
 
     /// <summary>
     /// Component names may only hold letters, digits, '.', '-' and '_'; the default name of a generic type over an array
-    /// has brackets (<c>Optional&lt;string[]&gt;</c> is "OptionalOfString[]"), so spell them out ("OptionalOfStringArray").
+    /// has brackets (<c>Page&lt;TaskDto[]&gt;</c> would be "PageOfTaskDto[]"), so spell them out ("PageOfTaskDtoArray").
     /// </summary>
     private static string? ComponentName(string? name) =>
         name is null ? null : NotAllowedInComponentNames().Replace(name.Replace("[]", "Array", StringComparison.Ordinal), "");
@@ -82,37 +85,21 @@ public static partial class ApiDocumentation
     }
 
     /// <summary>
-    /// A partial-update field (<see cref="Optional{T}"/>) is, on the wire, just a T that may be left out: describe it
-    /// as T, and never as required.
+    /// Request records bind every field as optional and validate them in the handler, which names each missing one;
+    /// [Required] marks those the handler insists on.
     /// </summary>
-    private static async Task DescribeOptionalFields(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken ct)
+    private static Task DescribeRequiredFields(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken ct)
     {
         var type = context.JsonTypeInfo.Type;
-        if (IsOptional(type))
-        {
-            var inner = await context.GetOrCreateSchemaAsync(type.GetGenericArguments()[0], null, ct);
-            schema.Type = inner.Type;
-            schema.Format = inner.Format;
-            schema.Enum = inner.Enum;
-            schema.Items = inner.Items;
-            schema.OneOf = inner.OneOf;
-            schema.AnyOf = inner.AnyOf;
-            schema.AllOf = inner.AllOf;
-            schema.Properties = inner.Properties;
-            return;
-        }
         if (type.Name.EndsWith("Request", StringComparison.Ordinal) && type.Namespace?.StartsWith("TaskManager.", StringComparison.Ordinal) == true)
         {
-            // Request records bind every field as optional and validate them in the handler, which names each
-            // missing one; [Required] marks those the handler insists on.
             schema.Required = context.JsonTypeInfo.Properties
                 .Where(p => p.AttributeProvider?.IsDefined(typeof(RequiredAttribute), inherit: true) == true)
                 .Select(p => p.Name)
                 .ToHashSet();
         }
+        return Task.CompletedTask;
     }
-
-    private static bool IsOptional(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Optional<>);
 
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {

@@ -28,6 +28,9 @@ public sealed class OpenApiTests(AppFixture app)
 
     private static readonly string[] WriteMethods = ["POST", "PUT", "PATCH", "DELETE"];
 
+    /// <summary>Properties that hold any JSON on purpose: an event's data depends on its kind.</summary>
+    private static readonly string[] ArbitraryJsonProperties = ["EventDto.data"];
+
     private sealed record Operation(string Path, string Method, JsonElement Json)
     {
         public string? Id => Json.TryGetProperty("operationId", out var id) ? id.GetString() : null;
@@ -119,6 +122,51 @@ public sealed class OpenApiTests(AppFixture app)
         }
     }
 
+    [Theory]
+    [InlineData("TaskDto.title", "string")]
+    [InlineData("TaskDto.assignee", "string | null")]
+    [InlineData("TaskDto.labels", "string[]")]
+    [InlineData("TaskDto.status", "string (todo, doing, review, done)")]
+    [InlineData("TaskDto.priority", "string (low, medium, high, critical)")]
+    [InlineData("UpdateTaskRequest.title", "string | null")]
+    [InlineData("UpdateTaskRequest.status", "string (todo, doing, review, done) | null")]
+    [InlineData("UpdateTaskRequest.labels", "string[] | null")]
+    [InlineData("UpdateTaskRequest.dueDate", "string | null")]
+    [InlineData("CreateTokenRequest.kind", "string (person, agent) | null")]
+    [InlineData("HttpValidationProblemDetails.errors", "map of string[]")]
+    public async Task Properties_are_described_with_their_json_types(string property, string expected)
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+        var (component, name) = (property.Split('.')[0], property.Split('.')[1]);
+
+        Assert.Equal(expected, Describe(schemas, schemas.GetProperty(component).GetProperty("properties").GetProperty(name)));
+    }
+
+    [Fact]
+    public async Task No_property_or_parameter_is_described_as_anything()
+    {
+        var document = await DocumentAsync();
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var properties = (
+            from component in schemas.EnumerateObject()
+            where component.Value.TryGetProperty("properties", out _)
+            from property in component.Value.GetProperty("properties").EnumerateObject()
+            select (Name: $"{component.Name}.{property.Name}", Type: Describe(schemas, property.Value))).ToArray();
+        var parameters =
+            from operation in await OperationsAsync()
+            where operation.Json.TryGetProperty("parameters", out _)
+            from parameter in operation.Json.GetProperty("parameters").EnumerateArray()
+            select (Name: $"{operation} {parameter.GetProperty("name").GetString()}", Type: Describe(schemas, parameter.GetProperty("schema")));
+
+        var anything = properties.Concat(parameters)
+            .Where(p => p.Type.Contains("anything", StringComparison.Ordinal) && !ArbitraryJsonProperties.Contains(p.Name))
+            .Select(p => $"{p.Name}: {p.Type}");
+
+        Assert.Empty(anything);
+        // The exceptions are real properties, still arbitrary JSON: a renamed one cannot leave a stale exception behind.
+        Assert.All(ArbitraryJsonProperties, name => Assert.Contains((name, "anything"), properties));
+    }
+
     [Fact]
     public async Task OpenApi_document_lints_clean_with_redocly_recommended_rules()
     {
@@ -158,6 +206,69 @@ public sealed class OpenApiTests(AppFixture app)
                where method is "GET" or "POST" or "PUT" or "PATCH" or "DELETE"
                select new Operation(path.Name, method, member.Value),
         ];
+    }
+
+    /// <summary>
+    /// A schema in short, following references and oneOf: "string", "string | null", "string[]",
+    /// "string (todo, done)" for a string enum, "map of string[]" for a dictionary, "anything" for <c>{}</c>.
+    /// </summary>
+    private static string Describe(JsonElement schemas, JsonElement schema)
+    {
+        var types = new List<string>();
+        var values = new List<string>();
+        string? items = null, map = null;
+        Collect(schema);
+
+        List<string> described =
+        [
+            .. types.Distinct().Where(t => t != "null").Select(t => t switch
+            {
+                "array" => $"{items ?? "anything"}[]",
+                "object" when map is not null => $"map of {map}",
+                "string" when values.Count > 0 => $"string ({string.Join(", ", values)})",
+                _ => t,
+            }),
+        ];
+        if (described.Count == 0)
+        {
+            described.Add(values.Count > 0 ? $"untyped ({string.Join(", ", values)})" : "anything");
+        }
+        if (types.Contains("null"))
+        {
+            described.Add("null");
+        }
+        return string.Join(" | ", described);
+
+        void Collect(JsonElement s)
+        {
+            if (s.TryGetProperty("$ref", out var reference))
+            {
+                Collect(schemas.GetProperty(reference.GetString()!.Split('/')[^1]));
+            }
+            if (s.TryGetProperty("oneOf", out var oneOf))
+            {
+                foreach (var option in oneOf.EnumerateArray())
+                {
+                    Collect(option);
+                }
+            }
+            if (s.TryGetProperty("type", out var type))
+            {
+                types.AddRange(type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()!) : [type.GetString()!]);
+            }
+            if (s.TryGetProperty("enum", out var enumValues))
+            {
+                values.AddRange(enumValues.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!));
+            }
+            if (s.TryGetProperty("items", out var itemSchema))
+            {
+                items = Describe(schemas, itemSchema);
+            }
+            if (s.TryGetProperty("additionalProperties", out var valueSchema) && valueSchema.ValueKind == JsonValueKind.Object)
+            {
+                map = Describe(schemas, valueSchema);
+            }
+        }
     }
 
     private static IEnumerable<string> QueryParameters(Operation operation) =>
