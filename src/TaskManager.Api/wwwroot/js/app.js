@@ -214,17 +214,36 @@ function Workspace({ onSignOut }) {
   const columns = useMemo(() => applyPending(toColumns(visible), pending), [visible, pending]);
   const refs = useMemo(() => new Map([...tasks.values()].map(t => [t.id, t.ref])), [tasks]);
 
-  async function move(taskRef, status, before, after, { focus } = {}) {
+  // Moves of one card run one after another, each with the version the previous one returned: pressing a move key
+  // twice quickly moves the card twice instead of failing the second move on a stale version.
+  const moves = useRef({ chains: new Map(), versions: new Map(), next: 0 });
+  function move(taskRef, status, before, after, { focus } = {}) {
     const task = [...tasks.values()].find(t => t.ref === taskRef);
     if (!task) return;
+    const id = ++moves.current.next;
     if (focus) focusRef.current = taskRef;
-    setPending(current => new Map(current).set(taskRef, { status, before, after }));
+    setPending(current => new Map(current).set(taskRef, { id, status, before, after }));
+    const previous = moves.current.chains.get(taskRef) ?? Promise.resolve();
+    const run = previous.then(() => sendMove(task, id, status, before, after, focus));
+    moves.current.chains.set(taskRef, run);
+    run.then(() => { if (moves.current.chains.get(taskRef) === run) moves.current.chains.delete(taskRef); });
+  }
+
+  async function sendMove(task, id, status, before, after, focus) {
+    const taskRef = task.ref;
     const body = { status };
     if (before) body.before = before;
     else if (after) body.after = after;
-    const done = () => setPending(current => { const next = new Map(current); next.delete(taskRef); return next; });
+    const done = () => setPending(current => {
+      if (current.get(taskRef)?.id !== id) return current;
+      const next = new Map(current);
+      next.delete(taskRef);
+      return next;
+    });
+    const version = Math.max(task.version, moves.current.versions.get(taskRef) ?? 0);
     try {
-      const moved = await api('POST', `/api/tasks/${enc(taskRef)}/move`, { body, version: task.version });
+      const moved = await api('POST', `/api/tasks/${enc(taskRef)}/move`, { body, version });
+      moves.current.versions.set(taskRef, moved.version);
       setTasks(current => new Map(current).set(moved.id, moved));
       done();
       if (focus) focusRef.current = taskRef;

@@ -10,6 +10,12 @@ DOMPurify.addHook('afterSanitizeAttributes', node => {
   }
 });
 
+// Raw HTML in markdown is shown as text, never parsed: even a sanitiser's parse of <img onerror=…> would reach the
+// browser's CSP checks. Markdown's own syntax covers what people write in tasks and comments.
+const escapes = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = text => text.replace(/[&<>"']/g, c => escapes[c]);
+marked.use({ renderer: { html: ({ text }) => escapeHtml(text) } });
+
 export function renderMarkdown(text) {
   const html = marked.parse(text ?? '', { async: false, gfm: true, breaks: true });
   return DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input'], FORBID_ATTR: ['style'] });

@@ -141,6 +141,7 @@ export function TaskDialog({ project, taskRef, tasksById, actors, me, liveChange
             </div>
           </div>`}
         ${error && html`<p class="error" role="alert">${error}</p>`}
+        <fieldset class="fields" disabled=${!isNew && !task} aria-busy=${!isNew && !task}>
         <label>Title<input ref=${title} value=${form.title} onInput=${set('title')} required maxlength="200" /></label>
         <div class="description-field">
           <label for="task-description">Description</label>
@@ -161,6 +162,7 @@ export function TaskDialog({ project, taskRef, tasksById, actors, me, liveChange
           <label>Labels<input value=${form.labels} onInput=${set('labels')} placeholder="api, docs" /></label>
           <label>Parent<input value=${form.parent} onInput=${set('parent')} placeholder="KEY-n" /></label>
         </div>
+        </fieldset>
         <div class="actions">
           <button type="submit" disabled=${busy}>Save</button>
           <button type="button" class="secondary" onClick=${onClose}>Cancel</button>
