@@ -55,6 +55,44 @@ public sealed class BoardTests(BoardFixture board)
     }
 
     [Fact]
+    public async Task A_project_is_edited_archived_and_restored_from_the_board()
+    {
+        var key = await _api.NewProjectAsync();
+        await _api.NewTaskAsync(key, "Keeps its tasks");
+        await using var session = await board.OpenAsync();
+        var page = session.Page;
+        await session.GotoBoardAsync(key);
+        ILocator Button(string name) => page.GetByRole(AriaRole.Button, new() { Name = name, Exact = true });
+        var picker = page.GetByRole(AriaRole.Combobox, new() { Name = "Project", Exact = true });
+
+        await Button("Edit project").ClickAsync().Timeout();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Edit project", Exact = true });
+        await Expect(dialog.GetByLabel("Key", new() { Exact = true })).ToBeDisabledAsync().Timeout();
+        await dialog.GetByLabel("Title", new() { Exact = true }).FillAsync("Renamed in the board").Timeout();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Save project", Exact = true }).ClickAsync().Timeout();
+        await Expect(dialog).ToBeHiddenAsync().Timeout();
+        await Expect(picker.Locator("option:checked")).ToHaveTextAsync($"{key} — Renamed in the board").Timeout();
+
+        await Button("Archive project").ClickAsync().Timeout();
+        await Expect(picker.Locator($"option[value='{key}']")).ToHaveCountAsync(0).Timeout();
+        var archived = await _api.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/projects/{key}", TestHelpers.Json, TestHelpers.Ct).Timeout();
+        Assert.Equal(System.Text.Json.JsonValueKind.String, archived.GetProperty("archivedAt").ValueKind);
+
+        await page.GetByLabel("Show archived projects").CheckAsync().Timeout();
+        await picker.SelectOptionAsync(key).Timeout();
+        await Expect(Button("New task")).ToBeDisabledAsync().Timeout();
+        await Button("Restore project").ClickAsync().Timeout();
+        await Expect(Button("Archive project")).ToBeVisibleAsync().Timeout();
+        await Expect(Button("New task")).ToBeEnabledAsync().Timeout();
+
+        var restored = await _api.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/projects/{key}", TestHelpers.Json, TestHelpers.Ct).Timeout();
+        Assert.Equal(("Renamed in the board", System.Text.Json.JsonValueKind.Null),
+            (restored.GetProperty("title").GetString(), restored.GetProperty("archivedAt").ValueKind));
+        await Expect(session.Column("todo").GetByTestId("count")).ToHaveTextAsync("1").Timeout();
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
     public async Task Dragging_a_card_to_another_column_moves_it()
     {
         var key = await _api.NewProjectAsync();

@@ -44,6 +44,44 @@ public sealed class LiveUpdateTests(BoardFixture board)
     }
 
     [Fact]
+    public async Task A_dropped_stream_reconnects_and_catches_up_from_the_last_event_without_a_reload()
+    {
+        var key = await _api.NewProjectAsync();
+        var first = await _api.NewTaskAsync(key, "Seen live");
+        await using var session = await board.OpenAsync();
+        await session.GotoBoardAsync(key);
+        await session.WaitForLiveAsync();
+        await _api.PatchTaskAsync(first, """{"priority":"high"}""");
+        await Expect(session.Card(first).GetByTestId("priority")).ToHaveTextAsync("high").Timeout();
+        var streams = new List<string>();
+        session.Page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/api/events?", StringComparison.Ordinal))
+            {
+                streams.Add(request.Url);
+            }
+        };
+        var reachable = false;
+        await session.Page.RouteAsync("**/api/events?**", route => reachable ? route.ContinueAsync() : route.AbortAsync()).Timeout();
+        await session.Page.EvaluateAsync("() => { window.__sameDocument = true; }").Timeout();
+
+        // The connection drops (and cannot come back yet) while others keep working.
+        await session.Page.EvaluateAsync("() => window.stop()").Timeout();
+        await Expect(session.Page.GetByTestId("live")).ToHaveTextAsync("Reconnecting…").Timeout();
+        var missed = await _api.NewTaskAsync(key, "Created while the board was away");
+        await _api.PatchTaskAsync(first, """{"title":"Renamed while the board was away"}""");
+        reachable = true;
+
+        await session.WaitForLiveAsync();
+        await session.ExpectColumnAsync("todo", first, missed);
+        await Expect(session.Card(first)).ToContainTextAsync("Renamed while the board was away").Timeout();
+        Assert.True(await session.Page.EvaluateAsync<bool>("() => window.__sameDocument === true").Timeout(), "The page was reloaded.");
+        Assert.Contains(streams, url => url.Contains("lastEventId=", StringComparison.Ordinal));
+        session.IgnoreConsole("net::ERR_FAILED");
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
     public async Task Changes_by_other_actors_appear_live_over_mcp()
     {
         var key = await _api.NewProjectAsync();

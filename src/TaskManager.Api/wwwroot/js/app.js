@@ -99,7 +99,7 @@ function Workspace({ onSignOut }) {
   const [alert, setAlert] = useState(null);
   const focusRef = useRef(null);
   const state = useRef({});
-  state.current = { me, actors, tasks, projectKey, dialog, showArchived };
+  state.current = { me, actors, tasks, projectKey, dialog, showArchived, projects };
 
   const project = projects?.find(p => p.key === projectKey) ?? null;
 
@@ -109,7 +109,7 @@ function Workspace({ onSignOut }) {
   const loadActors = () => api('GET', '/api/actors').then(list => setActors(new Map(list.map(a => [a.name, a.kind])))).catch(() => {});
   // Reads the checkbox through state.current: the live stream's handler would otherwise see its first value forever.
   const loadProjects = () => listAll('/api/projects', state.current.showArchived ? { includeArchived: 'true' } : {})
-    .then(setProjects).catch(e => fail(e.message));
+    .then(list => { state.current.projects = list; setProjects(list); }).catch(e => fail(e.message));
 
   useEffect(() => { api('GET', '/api/me').then(setMe).catch(() => {}); loadActors(); }, []);
   useEffect(() => { loadProjects(); }, [showArchived]);
@@ -123,7 +123,10 @@ function Workspace({ onSignOut }) {
     setLoading(true);
     const started = performance.now();
     try {
-      const list = await listAll('/api/tasks', { project: key });
+      // An archived project's tasks are hidden from plain lists; its board still shows them (read-only).
+      const archived = state.current.projects?.find(p => p.key === key)?.archivedAt;
+      const list = (await listAll('/api/tasks', archived ? { project: key, includeArchived: 'true' } : { project: key }))
+        .filter(t => !t.archivedAt);
       if (state.current.projectKey !== key) return;
       setTasks(new Map(list.map(t => [t.id, t])));
       document.body.dataset.loadMs = String(Math.round(performance.now() - started));
@@ -144,6 +147,9 @@ function Workspace({ onSignOut }) {
       const batch = [...queue.ids];
       queue.ids.clear();
       const results = await Promise.all(batch.map(id => api('GET', `/api/tasks/${enc(id)}`).catch(e => (e.status === 404 ? { id, gone: true } : null))));
+      // A read that failed (network down, server busy) is tried again: the board must not stay stale.
+      const failed = batch.filter((_, i) => results[i] === null);
+      if (failed.length > 0) setTimeout(() => queueRefetch(failed), 2000);
       setTasks(current => {
         const next = new Map(current);
         for (const task of results) {
@@ -165,7 +171,11 @@ function Workspace({ onSignOut }) {
   function onEvent(event) {
     const { me, actors, tasks, projectKey } = state.current;
     if (event.actor && !actors.has(event.actor)) loadActors();
-    if (event.kind.startsWith('project.')) loadProjects();
+    if (event.kind.startsWith('project.')) {
+      loadProjects();
+      // Archiving or restoring hides or shows the project's tasks in plain lists: read them again.
+      if (event.projectKey === projectKey && (event.kind === 'project.archived' || event.kind === 'project.restored')) loadTasks(projectKey);
+    }
     if (event.projectKey !== projectKey || !event.taskId) return;
     const affected = new Set([event.taskId]);
     const task = tasks.get(event.taskId);
@@ -271,7 +281,7 @@ function Workspace({ onSignOut }) {
       const saved = await api('POST', `/api/projects/${enc(project.key)}/${archived ? 'archive' : 'restore'}`, { version: project.version });
       toast(archived ? `Archived ${saved.key}. Tick “Show archived projects” to find it again.` : `Restored ${saved.key}.`);
       if (archived && !showArchived) setProjectKey('');
-      loadProjects();
+      await loadProjects();
     } catch (e) {
       fail(e.message);
     }
