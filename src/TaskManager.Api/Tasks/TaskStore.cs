@@ -205,8 +205,9 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             await update.ExecuteNonQueryAsync(ct);
 
             var updated = await ReReadAsync(connection, transaction, current.Id, ct);
-            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskUpdated, current.ProjectId, current.Id,
-                new JsonObject { ["ref"] = current.Ref, ["changes"] = changes }, ct);
+            var data = new JsonObject { ["ref"] = current.Ref, ["changes"] = changes };
+            await AddDependentsAsync(connection, transaction, current, next.Status, data, ct);
+            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskUpdated, current.ProjectId, current.Id, data, ct);
             return new WriteResult<TaskRow>.Done(updated);
         }, ct: ct);
 
@@ -273,7 +274,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             move.Parameters.AddWithValue("gap", PositionGap);
             move.Parameters.AddWithValue("actor", actor);
             await move.ExecuteNonQueryAsync(ct);
-            await RebalanceIfDeepAsync(connection, transaction, current.ProjectId, target, ct);
+            var rebalanced = await RebalanceIfDeepAsync(connection, transaction, current.ProjectId, target, ct);
 
             var data = new JsonObject { ["ref"] = current.Ref };
             data.Change("status", current.Status, target);
@@ -281,6 +282,12 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             {
                 data[anchor!.Value.After ? "after" : "before"] = neighbour.Ref;
             }
+            if (rebalanced)
+            {
+                // Every position in the column changed: readers that keep a copy of it must read it again.
+                data["rebalanced"] = true;
+            }
+            await AddDependentsAsync(connection, transaction, current, target, data, ct);
             var updated = await ReReadAsync(connection, transaction, current.Id, ct);
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskMoved, current.ProjectId, current.Id, data, ct);
             return new WriteResult<TaskRow>.Done(updated);
@@ -514,7 +521,8 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
     /// Each move into the same gap adds a decimal digit to the midpoint. Past <see cref="MaxPositionScale"/> digits
     /// the column is renumbered once (positions only: no version, no history), keeping positions short.
     /// </summary>
-    private static async Task RebalanceIfDeepAsync(
+    /// <returns>Whether the column was renumbered.</returns>
+    private static async Task<bool> RebalanceIfDeepAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid projectId, TaskState status, CancellationToken ct)
     {
         await using var rebalance = new NpgsqlCommand("""
@@ -528,7 +536,29 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         rebalance.Parameters.AddWithValue("status", Naming.SnakeCase(status));
         rebalance.Parameters.AddWithValue("gap", PositionGap);
         rebalance.Parameters.AddWithValue("max_scale", MaxPositionScale);
-        await rebalance.ExecuteNonQueryAsync(ct);
+        return await rebalance.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    /// <summary>
+    /// A task entering or leaving done unblocks or blocks again the tasks that depend on it, in any project; their
+    /// change is not an event of their own, so the event of this one names them (<c>dependents</c>, task ids) for
+    /// readers that show blocked markers.
+    /// </summary>
+    private static async Task AddDependentsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, TaskRow current, TaskState target, JsonObject data, CancellationToken ct)
+    {
+        if (current.Status == target || (current.Status != TaskState.Done && target != TaskState.Done))
+        {
+            return;
+        }
+        await using var dependents = new NpgsqlCommand(
+            "SELECT task_id FROM task_dependencies WHERE blocker_id = @id ORDER BY task_id", connection, transaction);
+        dependents.Parameters.AddWithValue("id", current.Id);
+        var ids = await dependents.ReadAllAsync(r => r.GetGuid(0), ct);
+        if (ids.Count > 0)
+        {
+            data["dependents"] = new JsonArray([.. ids.Select(id => JsonValue.Create(id))]);
+        }
     }
 
     /// <summary>

@@ -114,10 +114,37 @@ function Workspace({ onSignOut }) {
   useEffect(() => { api('GET', '/api/me').then(setMe).catch(() => {}); loadActors(); }, []);
   useEffect(() => { loadProjects(); }, [showArchived]);
   useEffect(() => {
-    if (projects && !projects.some(p => p.key === projectKey)) setProjectKey(projects[0]?.key ?? '');
+    if (!projects || projects.some(p => p.key === projectKey)) return;
+    const first = projects[0]?.key ?? '';
+    if (projectKey && !state.current.showArchived) {
+      // A shared link to an archived project opens it, with archived projects shown, instead of another project.
+      api('GET', `/api/projects/${enc(projectKey)}`)
+        .then(p => (p.archivedAt ? setShowArchived(true) : setProjectKey(first)))
+        .catch(() => setProjectKey(first));
+    } else {
+      setProjectKey(first);
+    }
   }, [projects]);
   useEffect(() => writeUrl({ project: projectKey, view, filters }), [projectKey, view, filters]);
 
+  /**
+   * Puts tasks read from the api on the board (or takes them off), never replacing a newer copy with an older one:
+   * reads and live refetches overlap, and the last answer to arrive is not always the newest.
+   */
+  const removed = useRef(new Map());
+  function keep(next, task) {
+    const known = next.get(task.id)?.version ?? removed.current.get(task.id) ?? -1;
+    if (known > task.version) return;
+    if (task.archivedAt || task.projectKey !== state.current.projectKey) {
+      next.delete(task.id);
+      removed.current.set(task.id, task.version);
+    } else {
+      next.set(task.id, task);
+      removed.current.delete(task.id);
+    }
+  }
+
+  const loadedKey = useRef(null);
   async function loadTasks(key) {
     if (!key) return setTasks(new Map());
     setLoading(true);
@@ -128,12 +155,21 @@ function Workspace({ onSignOut }) {
       const list = (await listAll('/api/tasks', archived ? { project: key, includeArchived: 'true' } : { project: key }))
         .filter(t => !t.archivedAt);
       if (state.current.projectKey !== key) return;
-      setTasks(new Map(list.map(t => [t.id, t])));
+      // Merged with what live refetches brought in meanwhile: a task moved or renamed while the pages were read is
+      // newer there (or missing from the pages, when it moved behind the cursor).
+      setTasks(current => {
+        const next = new Map(list.map(t => [t.id, t]));
+        for (const task of current.values()) {
+          if ((next.get(task.id)?.version ?? -1) < task.version) next.set(task.id, task);
+        }
+        return next;
+      });
+      loadedKey.current = key;
       document.body.dataset.loadMs = String(Math.round(performance.now() - started));
     } catch (e) {
       fail(e.message);
     } finally {
-      setLoading(false);
+      if (state.current.projectKey === key) setLoading(false);
     }
   }
 
@@ -150,12 +186,17 @@ function Workspace({ onSignOut }) {
       // A read that failed (network down, server busy) is tried again: the board must not stay stale.
       const failed = batch.filter((_, i) => results[i] === null);
       if (failed.length > 0) setTimeout(() => queueRefetch(failed), 2000);
+      // A task that changed parent changes both parents' subtask progress.
+      const parents = results.filter(t => t && !t.gone).flatMap(t => {
+        const before = state.current.tasks.get(t.id);
+        return before && before.parentId !== t.parentId ? [before.parentId, t.parentId].filter(Boolean) : [];
+      });
+      if (parents.length > 0) queueRefetch(parents);
       setTasks(current => {
         const next = new Map(current);
         for (const task of results) {
-          if (!task) continue;
-          if (task.gone || task.archivedAt || task.projectKey !== state.current.projectKey) next.delete(task.id);
-          else next.set(task.id, task);
+          if (task?.gone) next.delete(task.id);
+          else if (task) keep(next, task);
         }
         return next;
       });
@@ -176,13 +217,22 @@ function Workspace({ onSignOut }) {
       // Archiving or restoring hides or shows the project's tasks in plain lists: read them again.
       if (event.projectKey === projectKey && (event.kind === 'project.archived' || event.kind === 'project.restored')) loadTasks(projectKey);
     }
-    if (event.projectKey !== projectKey || !event.taskId) return;
-    const affected = new Set([event.taskId]);
-    const task = tasks.get(event.taskId);
-    if (task?.parentId) affected.add(task.parentId);
-    for (const t of tasks.values()) {
-      if (t.blockedBy.includes(event.taskRef)) affected.add(t.id);
+    if (!event.taskId) return;
+    // Tasks on this board that the change blocks or unblocks, whichever project it happened in.
+    const affected = new Set();
+    for (const id of event.data?.dependents ?? []) if (tasks.has(id)) affected.add(id);
+    for (const t of tasks.values()) if (t.blockedBy.includes(event.taskRef)) affected.add(t.id);
+    if (event.projectKey !== projectKey) {
+      if (affected.size > 0) queueRefetch(affected);
+      return;
     }
+    affected.add(event.taskId);
+    // Subtask progress of the parent: a new subtask is not on the board yet, so its event names the parent.
+    for (const parent of [event.data?.parentId, tasks.get(event.taskId)?.parentId, event.data?.changes?.parentId?.old, event.data?.changes?.parentId?.new]) {
+      if (parent) affected.add(parent);
+    }
+    // The api renumbered the column: every position on the board is out of date.
+    if (event.data?.rebalanced) loadTasks(projectKey);
     queueRefetch(affected);
     if (event.kind === 'comment.added' && state.current.dialog?.ref === event.taskRef) {
       setLiveChange(change => ({ ...(change ?? {}), version: -1, eventId: event.id }));
@@ -203,6 +253,8 @@ function Workspace({ onSignOut }) {
   useEffect(() => {
     if (!projectKey) return undefined;
     setTasks(new Map());
+    removed.current.clear();
+    loadedKey.current = null;
     const liveStream = new LiveStream({
       onEvent: e => onEvent(e),
       onState: setLive,
@@ -211,12 +263,19 @@ function Workspace({ onSignOut }) {
     });
     stream.current = liveStream;
     liveStream.start();
-    return () => liveStream.stop();
+    // A stream that cannot open (a proxy that buffers it, a failing ticket) must not keep the board empty: read it
+    // anyway, and again once the stream opens.
+    const fallback = setTimeout(() => { if (loadedKey.current !== projectKey) loadTasks(projectKey); }, 3000);
+    return () => { clearTimeout(fallback); liveStream.stop(); };
   }, [projectKey]);
 
   useEffect(() => {
     if (!focusRef.current) return;
-    document.querySelector(`li[data-ref="${CSS.escape(focusRef.current)}"]`)?.focus();
+    // Back to the moved card, unless the user has gone on to something else meanwhile.
+    const active = document.activeElement;
+    if (!active || active === document.body || active.matches('li[data-ref]')) {
+      document.querySelector(`li[data-ref="${CSS.escape(focusRef.current)}"]`)?.focus();
+    }
     focusRef.current = null;
   });
 
@@ -254,7 +313,7 @@ function Workspace({ onSignOut }) {
     try {
       const moved = await api('POST', `/api/tasks/${enc(taskRef)}/move`, { body, version });
       moves.current.versions.set(taskRef, moved.version);
-      setTasks(current => new Map(current).set(moved.id, moved));
+      setTasks(current => { const next = new Map(current); keep(next, moved); return next; });
       done();
       if (focus) focusRef.current = taskRef;
       toast(`Moved ${taskRef} to ${STATUSES.find(s => s.key === moved.status).label}.`);
@@ -267,12 +326,7 @@ function Workspace({ onSignOut }) {
   }
 
   function saved(task) {
-    setTasks(current => {
-      const next = new Map(current);
-      if (task.archivedAt || task.projectKey !== projectKey) next.delete(task.id);
-      else next.set(task.id, task);
-      return next;
-    });
+    setTasks(current => { const next = new Map(current); keep(next, task); return next; });
     if (task.parentId) queueRefetch([task.parentId]);
   }
 

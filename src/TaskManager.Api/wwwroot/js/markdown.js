@@ -14,7 +14,14 @@ DOMPurify.addHook('afterSanitizeAttributes', node => {
 // browser's CSP checks. Markdown's own syntax covers what people write in tasks and comments.
 const escapes = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = text => text.replace(/[&<>"']/g, c => escapes[c]);
-marked.use({ renderer: { html: ({ text }) => escapeHtml(text) } });
+// Images become links: loading a picture from anywhere would tell its server who viewed the task, and when (the
+// page's CSP allows images from this origin only).
+marked.use({
+  renderer: {
+    html: ({ text }) => escapeHtml(text),
+    image: ({ href, text }) => `<a href="${escapeHtml(href ?? '')}">${escapeHtml(`Image: ${text || href || ''}`)}</a>`,
+  },
+});
 
 export function renderMarkdown(text) {
   const html = marked.parse(text ?? '', { async: false, gfm: true, breaks: true });

@@ -101,8 +101,12 @@ export function TaskDialog({ project, taskRef, tasksById, actors, me, liveChange
       toast(`Saved ${saved.ref}.`);
     } catch (e) {
       if (e instanceof ApiError && e.status === 412) {
-        const current = await api('GET', `/api/tasks/${enc(task.ref)}`);
-        setConflict({ actor: current.updatedBy, current });
+        try {
+          const current = await api('GET', `/api/tasks/${enc(task.ref)}`);
+          setConflict({ actor: current.updatedBy, current });
+        } catch (reread) {
+          setError(reread.message);
+        }
       } else {
         setError(e.message);
       }
@@ -118,7 +122,12 @@ export function TaskDialog({ project, taskRef, tasksById, actors, me, liveChange
       onClose();
       toast(`Archived ${archived.ref}.`);
     } catch (e) {
-      setError(e.message);
+      if (e instanceof ApiError && e.status === 412) {
+        await load().catch(() => {});
+        setError(`${task.ref} was changed by someone else meanwhile and is shown as it is now: check it, then archive again.`);
+      } else {
+        setError(e.message);
+      }
     }
   }
 
