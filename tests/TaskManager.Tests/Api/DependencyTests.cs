@@ -36,6 +36,30 @@ public sealed class DependencyTests(AppFixture app)
     }
 
     [Fact]
+    public async Task A_blocker_entering_or_leaving_done_names_its_dependents_in_its_event()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var other = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Schema");
+        var here = (await _client.CreateTaskAsync(key, "Endpoints")).GetProperty("id").GetString();
+        var there = (await _client.CreateTaskAsync(other, "Client")).GetProperty("id").GetString();
+        await _client.PostAsJsonAsync($"/api/tasks/{key}-2/blockers", new { blocker = $"{key}-1" }, TestHelpers.Ct).Timeout();
+        await _client.PostAsJsonAsync($"/api/tasks/{other}-1/blockers", new { blocker = $"{key}-1" }, TestHelpers.Ct).Timeout();
+
+        await _client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"priority":"high"}""");
+        await _client.PostAsJsonAsync($"/api/tasks/{key}-1/move", new { status = "done" }, TestHelpers.Ct).Timeout();
+        await _client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"status":"review"}""");
+
+        var history = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1/history", TestHelpers.Ct).Timeout();
+        var events = history.GetProperty("items").EnumerateArray().Where(e => e.GetProperty("kind").GetString() is "task.updated" or "task.moved").ToArray();
+        string[]? Dependents(JsonElement e) => e.GetProperty("data").TryGetProperty("dependents", out var d) ? [.. d.EnumerateArray().Select(x => x.GetString()!)] : null;
+        Assert.Equal(3, events.Length);
+        Assert.Null(Dependents(events[0]));
+        Assert.Equal(new[] { here, there }.Order(), Dependents(events[1])!.Order());
+        Assert.Equal(new[] { here, there }.Order(), Dependents(events[2])!.Order());
+    }
+
+    [Fact]
     public async Task A_dependency_cycle_is_refused()
     {
         var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
