@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using TaskManager.Tests.Infrastructure;
 
@@ -67,20 +69,44 @@ public sealed class EventStreamTests(AppFixture app)
         var anonymous = app.Api.CreateClient(token: null);
         var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
         var agent = app.Api.CreateClient(await TokenAsync("ticket-agent"));
-        var ticket = await (await agent.PostAsync("/api/events/tickets", null, TestHelpers.Ct).Timeout()).ReadJsonAsync();
-        var secret = Uri.EscapeDataString(ticket.GetProperty("ticket").GetString()!);
-        Assert.InRange(ticket.GetProperty("expiresAt").GetDateTimeOffset(), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(2));
+        var (spent, expiresAt) = await IssueTicketAsync(agent);
+        var (unspent, _) = await IssueTicketAsync(agent);
+        Assert.InRange(expiresAt, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(2));
 
-        await using var stream = await EventStream.OpenAsync(anonymous, $"/api/events?project={key}&ticket={secret}");
-        var again = await anonymous.GetAsync($"/api/events?ticket={secret}", HttpCompletionOption.ResponseHeadersRead, TestHelpers.Ct).Timeout();
-        var elsewhere = await anonymous.GetAsync($"/api/projects?ticket={secret}", TestHelpers.Ct).Timeout();
+        await using var stream = await EventStream.OpenAsync(anonymous, $"/api/events?project={key}&ticket={spent}");
+        var again = await anonymous.GetAsync($"/api/events?ticket={spent}", HttpCompletionOption.ResponseHeadersRead, TestHelpers.Ct).Timeout();
+        var elsewhere = await anonymous.GetAsync($"/api/projects?ticket={unspent}", TestHelpers.Ct).Timeout();
+        // Refused elsewhere, and not spent by that refusal: it still opens the stream it was issued for.
+        await using var later = await EventStream.OpenAsync(anonymous, $"/api/events?project={key}&ticket={unspent}");
         await agent.CreateTaskAsync(key, "Seen through a ticket");
 
         Assert.Equal("text/event-stream", stream.ContentType);
         Assert.Equal("ticket-agent", (await stream.NextAsync()).Data.GetProperty("actor").GetString());
+        Assert.Equal("ticket-agent", (await later.NextAsync()).Data.GetProperty("actor").GetString());
         await again.AssertProblemAsync(401);
         Assert.Contains("ticket", (await again.ReadJsonAsync()).GetProperty("detail").GetString());
         await elsewhere.AssertProblemAsync(401);
+    }
+
+    [Fact]
+    public async Task An_expired_stream_ticket_opens_nothing()
+    {
+        var (ticket, _) = await IssueTicketAsync(_admin);
+        await using (var connection = new Npgsql.NpgsqlConnection(app.DatabaseConnectionString))
+        {
+            await connection.OpenAsync(TestHelpers.Ct).Timeout();
+            await using var expire = new Npgsql.NpgsqlCommand(
+                "UPDATE stream_tickets SET expires_at = now() - interval '1 second' WHERE ticket_hash = @hash", connection);
+            // Stored as the SHA-256 of the ticket's UTF-8 text, like every token.
+            expire.Parameters.AddWithValue("hash", SHA256.HashData(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(ticket))));
+            Assert.Equal(1, await expire.ExecuteNonQueryAsync(TestHelpers.Ct).Timeout());
+        }
+
+        var stream = await app.Api.CreateClient(token: null).GetAsync(
+            $"/api/events?ticket={ticket}", HttpCompletionOption.ResponseHeadersRead, TestHelpers.Ct).Timeout();
+
+        await stream.AssertProblemAsync(401);
+        Assert.Contains("ticket", (await stream.ReadJsonAsync()).GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -174,6 +200,13 @@ public sealed class EventStreamTests(AppFixture app)
 
         Assert.Equal("During the outage", (await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
         Assert.Equal("After", (await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
+    }
+
+    /// <summary>A stream ticket of <paramref name="client"/>'s token, escaped for a query string, and when it expires.</summary>
+    private static async Task<(string Ticket, DateTimeOffset ExpiresAt)> IssueTicketAsync(HttpClient client)
+    {
+        var ticket = await (await client.PostAsync("/api/events/tickets", null, TestHelpers.Ct).Timeout()).ReadJsonAsync();
+        return (Uri.EscapeDataString(ticket.GetProperty("ticket").GetString()!), ticket.GetProperty("expiresAt").GetDateTimeOffset());
     }
 
     private async Task<string> TokenAsync(string name)

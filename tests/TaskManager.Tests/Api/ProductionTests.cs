@@ -42,7 +42,7 @@ public sealed class ProductionTests(AppFixture app) : IAsyncLifetime
     {
         var response = await _client.SendRawAsync(HttpMethod.Post, "/api/projects", """{"key":"AB","title":"x","colour":"red"}""");
 
-        await response.AssertProblemAsync(400);
+        await response.AssertProblemAsync(400, "$.colour");
     }
 
     [Fact]

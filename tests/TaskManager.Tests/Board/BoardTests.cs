@@ -128,6 +128,22 @@ public sealed class BoardTests(BoardFixture board)
     }
 
     [Fact]
+    public async Task Dragging_down_within_a_column_reorders_it()
+    {
+        var (key, a, b, c) = await NewProjectWithTasksAsync("A", "B", "C");
+        await using var session = await OpenColumnAsync(key, a, b, c);
+        var target = await session.Card(c).BoundingBoxAsync().Timeout() ?? throw new InvalidOperationException($"{c} is not shown.");
+
+        // Onto the bottom edge of C: A goes after it.
+        await session.DragAsync(session.Card(a), session.Card(c), new() { X = 20, Y = target.Height - 4 });
+
+        await session.ExpectColumnAsync("todo", b, c, a);
+        var column = await BoardApi.EventuallyAsync(() => _api.ColumnAsync(key, "todo"), refs => refs.SequenceEqual([b, c, a]));
+        Assert.Equal([b, c, a], column);
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
     public async Task Keyboard_moves_a_card_across_and_within_columns()
     {
         var (key, a, b, c) = await NewProjectWithTasksAsync("A", "B", "C");

@@ -113,6 +113,106 @@ public sealed class LiveUpdateTests(BoardFixture board)
         session.AssertNoConsoleProblems();
     }
 
+    [Fact]
+    public async Task A_subtask_created_elsewhere_updates_its_parents_progress()
+    {
+        var key = await _api.NewProjectAsync();
+        var parent = await _api.NewTaskAsync(key, "Parent");
+        await using var session = await OpenLiveAsync(key);
+
+        var child = await _api.NewTaskAsync(key, "Child", new { parent });
+
+        await Expect(session.Card(child)).ToBeVisibleAsync().Timeout();
+        await Expect(session.Card(parent)).ToContainTextAsync("☑ 0/1").Timeout();
+        await _api.MoveTaskAsync(child, new { status = "done" });
+        await session.ExpectColumnAsync("done", child);
+        await Expect(session.Card(parent)).ToContainTextAsync("☑ 1/1").Timeout();
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
+    public async Task Finishing_and_reopening_a_blocker_updates_the_blocked_marker_live()
+    {
+        var key = await _api.NewProjectAsync();
+        var blocker = await _api.NewTaskAsync(key, "A");
+        var blocked = await _api.NewTaskAsync(key, "B");
+        await _api.AddBlockerAsync(blocked, blocker);
+        await using var session = await OpenLiveAsync(key);
+
+        await ExpectMarkerToFollowBlockerAsync(session, blocked, blocker);
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
+    public async Task A_blocker_in_another_project_updates_the_blocked_marker_live()
+    {
+        var key = await _api.NewProjectAsync();
+        var blocker = await _api.NewTaskAsync(await _api.NewProjectAsync(), "A elsewhere");
+        var blocked = await _api.NewTaskAsync(key, "B");
+        await _api.AddBlockerAsync(blocked, blocker);
+        await using var session = await OpenLiveAsync(key);
+
+        await ExpectMarkerToFollowBlockerAsync(session, blocked, blocker);
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
+    public async Task A_column_renumbered_by_the_server_keeps_the_board_in_the_api_order()
+    {
+        var key = await _api.NewProjectAsync();
+        var first = await _api.NewTaskAsync(key, "First");
+        var last = await _api.NewTaskAsync(key, "Last");
+        var movers = new[] { await _api.NewTaskAsync(key, "X"), await _api.NewTaskAsync(key, "Y") };
+        await using var session = await OpenLiveAsync(key);
+
+        // X and Y take turns just after First: each move halves the gap and adds a decimal digit to the position, until
+        // past 100 digits the api renumbers the whole column (the moved task's position is whole again).
+        var renumbered = false;
+        for (var i = 0; i < 150 && !renumbered; i++)
+        {
+            renumbered = await MoveJustAfterAsync(movers[i % 2], first);
+        }
+        Assert.True(renumbered, "The api never renumbered the column.");
+
+        var column = await _api.ColumnAsync(key, "todo");
+        Assert.Equal((4, first, last), (column.Length, column[0], column[^1]));
+        await session.ExpectColumnAsync("todo", column);
+        session.AssertNoConsoleProblems();
+    }
+
+    /// <summary>The board of <paramref name="key"/> with its live stream open.</summary>
+    private async Task<BoardSession> OpenLiveAsync(string key)
+    {
+        var session = await board.OpenAsync();
+        await session.GotoBoardAsync(key);
+        await session.WaitForLiveAsync();
+        return session;
+    }
+
+    /// <summary>Finishes <paramref name="blocker"/> and reopens it over REST: the blocked card's marker goes and comes back.</summary>
+    private async Task ExpectMarkerToFollowBlockerAsync(BoardSession session, string blocked, string blocker)
+    {
+        var marker = session.Card(blocked).GetByTestId("blocked");
+        await Expect(marker).ToHaveTextAsync($"Blocked by {blocker}").Timeout();
+
+        await _api.MoveTaskAsync(blocker, new { status = "done" });
+        await Expect(marker).ToHaveCountAsync(0).Timeout();
+
+        await _api.MoveTaskAsync(blocker, new { status = "todo" });
+        await Expect(marker).ToHaveTextAsync($"Blocked by {blocker}").Timeout();
+    }
+
+    /// <summary>Moves <paramref name="task"/> just after <paramref name="anchor"/>; true when its new position is a whole number.</summary>
+    private async Task<bool> MoveJustAfterAsync(string task, string anchor)
+    {
+        var response = await _api.PostAsJsonAsync($"/api/tasks/{task}/move", new { after = anchor }, TestHelpers.Ct).Timeout();
+        Assert.True(response.IsSuccessStatusCode, $"Moving {task}: {(int)response.StatusCode}");
+        var moved = await response.Content.ReadFromJsonAsync<PositionView>(TestHelpers.Json, TestHelpers.Ct).Timeout();
+        return !moved!.Position.Contains('.', StringComparison.Ordinal);
+    }
+
+    private sealed record PositionView(string Position);
+
     private static async Task CallAsync(McpClient client, string tool, Dictionary<string, object?> arguments)
     {
         var result = await client.CallToolAsync(tool, arguments, cancellationToken: TestHelpers.Ct).AsTask().Timeout();

@@ -158,6 +158,30 @@ public sealed class TaskDialogTests(BoardFixture board)
     }
 
     [Fact]
+    public async Task Overwriting_after_a_conflict_keeps_the_changes_the_user_did_not_touch()
+    {
+        var key = await _api.NewProjectAsync();
+        var task = await _api.NewTaskAsync(key, "Original", new { description = "Old notes" });
+        using var other = board.CreateApiClient(await board.CreateTokenAsync($"editor-{key.ToLowerInvariant()}", kind: "person"));
+        await using var session = await board.OpenAsync();
+        await session.GotoBoardAsync(key);
+
+        var dialog = await session.OpenTaskAsync(task);
+        await Field(dialog, "Description").FillAsync("My notes").Timeout();
+        await other.PatchTaskAsync(task, """{"title":"Theirs","priority":"critical"}""");
+        await Button(dialog, "Save").ClickAsync().Timeout();
+        await Expect(session.Page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "changed by" })).ToBeVisibleAsync().Timeout();
+
+        await Button(session.Page, "Overwrite with my changes").ClickAsync().Timeout();
+
+        var saved = await BoardApi.EventuallyAsync(() => _api.GetTaskAsync(task), t => t.Description == "My notes");
+        Assert.Equal(("My notes", "Theirs", "critical"), (saved.Description, saved.Title, saved.Priority));
+        await Expect(session.Card(task)).ToContainTextAsync("Theirs").Timeout();
+        await Expect(session.Card(task).GetByTestId("priority")).ToHaveTextAsync("critical").Timeout();
+        session.AssertNoConsoleProblems(412);
+    }
+
+    [Fact]
     public async Task A_live_change_to_the_open_task_shows_the_conflict_before_saving()
     {
         var key = await _api.NewProjectAsync();
