@@ -2,7 +2,8 @@
 # Installs what running or testing TaskManager needs beyond the .NET SDK, and nothing that is already there:
 #  * PostgreSQL server binaries, used when no container runtime (Docker/Podman) is healthy;
 #  * Node.js and npm, which the build uses to fetch the board's pinned browser libraries;
-#  * with --test: Chromium for the browser tests, and the pinned npm tools the tests run (eng/tools).
+#  * with --test: Chromium for the browser tests, docker-compose to validate deploy/compose (no engine needed), and
+#    the pinned npm tools the tests run (eng/tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +58,12 @@ if [ "$for_tests" = true ]; then
   else
     say "Installing Chromium from apt for the browser tests."
     apt_install chromium
+  fi
+  if command -v docker-compose >/dev/null 2>&1; then
+    say "docker-compose (validates deploy/compose without an engine): $(docker-compose version --short 2>/dev/null)"
+  else
+    say "Installing docker-compose from apt: the deployment tests validate deploy/compose with it (no engine needed)."
+    apt_install docker-compose
   fi
   if [ -f eng/tools/package-lock.json ] && ! cmp -s eng/tools/package-lock.json eng/tools/node_modules/.package-lock.json.installed 2>/dev/null; then
     say "Installing the pinned test tools (eng/tools: Redocly CLI)."

@@ -13,11 +13,13 @@ var api = builder.AddProject<Projects.TaskManager_Api>("api")
     .WithReference(tasksDb).WaitFor(tasksDb)
     .WithEnvironment("Auth__AdminToken", adminToken)
     .WithoutHttpsCertificate()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishWithContainerPort();
 
 builder.AddProject<Projects.TaskManager_Mcp>("mcp")
     .WithReference(api).WaitFor(api)
     .WithoutHttpsCertificate()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .PublishWithContainerPort();
 
 builder.Build().Run();

@@ -1,5 +1,7 @@
 using TaskManager.Mcp;
 
+HealthProbe.ExitIfRequested(args);
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
