@@ -1,3 +1,5 @@
+namespace Aspire.Hosting;
+
 /// <summary>How the services are described for a deployment.</summary>
 public static class DeploymentExtensions
 {
