@@ -114,6 +114,8 @@ public sealed class BoardSession : IAsyncDisposable
     /// <summary>
     /// Drags like a hand does: press, a small move to start the drag, many small moves to a point on the target (taken
     /// before anything moves aside), a pause there (SortableJS ignores cards while they animate), a last move, release.
+    /// On a loaded machine the simulated gesture sometimes does not start a drag at all (no move is sent); only then it
+    /// is repeated, at most three times. Where the card lands is still up to the board: the tests check it.
     /// </summary>
     public async Task DragAsync(ILocator source, ILocator target, Position? targetPosition = null)
     {
@@ -122,13 +124,36 @@ public sealed class BoardSession : IAsyncDisposable
         var from = await source.BoundingBoxAsync().Timeout() ?? throw new InvalidOperationException("The dragged card is not shown.");
         var to = await target.BoundingBoxAsync().Timeout() ?? throw new InvalidOperationException("The drop target is not shown.");
         var (x, y) = (to.X + (targetPosition?.X ?? to.Width / 2), to.Y + (targetPosition?.Y ?? to.Height / 2));
-        await Page.Mouse.MoveAsync(from.X + from.Width / 2, from.Y + from.Height / 2).Timeout();
-        await Page.Mouse.DownAsync().Timeout();
-        await Page.Mouse.MoveAsync(from.X + from.Width / 2 + 5, from.Y + from.Height / 2 + 5, new() { Steps = 5 }).Timeout();
-        await Page.Mouse.MoveAsync(x, y, new() { Steps = 20 }).Timeout();
-        await Task.Delay(250, TestHelpers.Ct).Timeout();
-        await Page.Mouse.MoveAsync(x, y + 1).Timeout();
-        await Page.Mouse.UpAsync().Timeout();
+        var moves = 0;
+        void CountMoves(object? sender, IRequest request)
+        {
+            if (request.Method == "POST" && request.Url.EndsWith("/move", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref moves);
+            }
+        }
+        Page.Request += CountMoves;
+        try
+        {
+            for (var attempt = 0; attempt < 3 && Volatile.Read(ref moves) == 0; attempt++)
+            {
+                await Page.Mouse.MoveAsync(from.X + from.Width / 2, from.Y + from.Height / 2).Timeout();
+                await Page.Mouse.DownAsync().Timeout();
+                await Page.Mouse.MoveAsync(from.X + from.Width / 2 + 5, from.Y + from.Height / 2 + 5, new() { Steps = 5 }).Timeout();
+                await Page.Mouse.MoveAsync(x, y, new() { Steps = 20 }).Timeout();
+                await Task.Delay(400, TestHelpers.Ct).Timeout();
+                await Page.Mouse.MoveAsync(x, y + 1).Timeout();
+                await Page.Mouse.UpAsync().Timeout();
+                for (var waited = 0; waited < 20 && Volatile.Read(ref moves) == 0; waited++)
+                {
+                    await Task.Delay(100, TestHelpers.Ct).Timeout();
+                }
+            }
+        }
+        finally
+        {
+            Page.Request -= CountMoves;
+        }
     }
 
     /// <summary>
