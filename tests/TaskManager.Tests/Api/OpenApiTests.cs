@@ -2,8 +2,6 @@ extern alias api;
 
 using System.Net;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using TaskManager.Tests.Infrastructure;
@@ -106,7 +104,7 @@ public sealed class OpenApiTests(AppFixture app)
     [Fact]
     public async Task Outside_development_the_document_needs_a_token()
     {
-        var production = new ProductionApiFactory(app.DatabaseConnectionString, app.AdminToken);
+        var production = new ApiFactory(app.DatabaseConnectionString, app.AdminToken, "Production");
         try
         {
             var anonymous = await AppFixture.Authorize(production.CreateClient(), token: null).GetAsync(DocumentPath, TestHelpers.Ct).Timeout();
@@ -277,15 +275,4 @@ public sealed class OpenApiTests(AppFixture app)
                 .Where(p => p.TryGetProperty("in", out var location) && location.GetString() == "query")
                 .Select(p => p.GetProperty("name").GetString()!)
             : [];
-
-    /// <summary>The in-process api as production runs it. <see cref="ApiFactory"/> is sealed and fixed to Development.</summary>
-    private sealed class ProductionApiFactory(string connectionString, string adminToken) : WebApplicationFactory<api::Program>
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseSetting("ConnectionStrings:tasks", connectionString);
-            builder.UseSetting("Auth:AdminToken", adminToken);
-            builder.UseEnvironment("Production");
-        }
-    }
 }

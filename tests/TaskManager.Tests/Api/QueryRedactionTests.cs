@@ -1,11 +1,7 @@
-extern alias api;
 
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TaskManager.Tests.Infrastructure;
@@ -33,8 +29,9 @@ public sealed class QueryRedactionTests(AppFixture app)
             ActivityStopped = stopped.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);
-        await using var api = new TelemetryApiFactory(app.DatabaseConnectionString, app.AdminToken);
-        using var client = api.CreateSocketClient(app.AdminToken);
+        var capture = new CapturingLoggerProvider();
+        await using var api = StartTelemetryApi(capture);
+        using var client = api.CreateApiClient();
 
         foreach (var url in new[] { $"/api/projects?secretish={secret}&limit=5", $"/health?x={secret}" })
         {
@@ -42,13 +39,13 @@ public sealed class QueryRedactionTests(AppFixture app)
         }
 
         var server = await WaitForAsync(stopped, a => a.Source.Name == "Microsoft.AspNetCore" && Tag(a, "url.path") == "/api/projects"
-            && Tag(a, "server.port") == api.Port.ToString());
+            && Tag(a, "server.port") == api.Address.Port.ToString());
         Assert.Equal("?secretish=Redacted&limit=Redacted", Tag(server, "url.query"));
         var outgoing = await WaitForAsync(stopped, a => a.Source.Name == "System.Net.Http" && Tag(a, "url.full")?.Contains("/api/projects?") == true
-            && Tag(a, "server.port") == api.Port.ToString());
-        Assert.Equal($"http://127.0.0.1:{api.Port}/api/projects?secretish=Redacted&limit=Redacted", Tag(outgoing, "url.full"));
+            && Tag(a, "server.port") == api.Address.Port.ToString());
+        Assert.Equal($"http://127.0.0.1:{api.Address.Port}/api/projects?secretish=Redacted&limit=Redacted", Tag(outgoing, "url.full"));
         await WaitForAsync(stopped, a => a.Source.Name == "System.Net.Http" && Tag(a, "url.full")?.Contains("/health?") == true
-            && Tag(a, "server.port") == api.Port.ToString());
+            && Tag(a, "server.port") == api.Address.Port.ToString());
 
         var leaks = stopped
             .SelectMany(a => a.TagObjects.Select(t => $"{a.Source.Name} {a.DisplayName} tag {t.Key}={t.Value}")
@@ -63,8 +60,9 @@ public sealed class QueryRedactionTests(AppFixture app)
     public async Task Query_values_stay_out_of_logs_even_at_trace_level()
     {
         var secret = NewSecret();
-        await using var api = new TelemetryApiFactory(app.DatabaseConnectionString, app.AdminToken);
-        using var client = api.CreateSocketClient(app.AdminToken);
+        var capture = new CapturingLoggerProvider();
+        await using var api = StartTelemetryApi(capture);
+        using var client = api.CreateApiClient();
 
         foreach (var url in new[] { $"/api/projects?secretish={secret}", $"/health?x={secret}" })
         {
@@ -74,7 +72,7 @@ public sealed class QueryRedactionTests(AppFixture app)
         using var ownClient = api.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
         using var own = await ownClient.GetAsync($"{api.Address}alive?x={secret}", TestHelpers.Ct).Timeout();
 
-        var logs = api.Logs.ToList();
+        var logs = capture.Lines.ToList();
         Assert.Contains(logs, line => line.Contains("/api/projects", StringComparison.Ordinal));
         Assert.Contains(logs, line => line.StartsWith("System.Net.Http.HttpClient", StringComparison.Ordinal) && line.Contains("/alive"));
         Assert.DoesNotContain(logs, line => line.Contains(secret, StringComparison.Ordinal));
@@ -101,38 +99,13 @@ public sealed class QueryRedactionTests(AppFixture app)
 
     /// <summary>
     /// The api on a real port (so requests go through System.Net.Http's instrumented handler), with OpenTelemetry's
-    /// query redaction turned off the way Aspire turns it off, and every log category turned up to Trace. The
-    /// instrumentation reads that switch from the host's configuration, so no process-wide environment variable is needed.
+    /// query redaction turned off the way Aspire turns it off, and every log category turned up to Trace into
+    /// <paramref name="logs"/>. The instrumentation reads that switch from the host's configuration, so no process-wide
+    /// environment variable is needed.
     /// </summary>
-    private sealed class TelemetryApiFactory : WebApplicationFactory<api::Program>
-    {
-        private readonly string _connectionString;
-        private readonly string _adminToken;
-        private readonly CapturingLoggerProvider _logs = new();
-
-        public TelemetryApiFactory(string connectionString, string adminToken)
+    private LoopbackApi StartTelemetryApi(CapturingLoggerProvider logs) =>
+        new(app.DatabaseConnectionString, app.AdminToken, builder =>
         {
-            _connectionString = connectionString;
-            _adminToken = adminToken;
-            UseKestrel(0);
-            StartServer();
-        }
-
-        public IReadOnlyCollection<string> Logs => _logs.Lines;
-
-        public Uri Address => new(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
-
-        public int Port => Address.Port;
-
-        public HttpClient CreateSocketClient(string token) =>
-            AppFixture.Authorize(new HttpClient(new SocketsHttpHandler()) { BaseAddress = Address }, token);
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseUrls("http://127.0.0.1:0");
-            builder.UseSetting("ConnectionStrings:tasks", _connectionString);
-            builder.UseSetting("Auth:AdminToken", _adminToken);
-            builder.UseEnvironment("Development");
             builder.UseSetting("OTEL_DOTNET_EXPERIMENTAL_ASPNETCORE_DISABLE_URL_QUERY_REDACTION", "true");
             builder.UseSetting("OTEL_DOTNET_EXPERIMENTAL_HTTPCLIENT_DISABLE_URL_QUERY_REDACTION", "true");
             builder.UseSetting("Logging:LogLevel:Default", "Trace");
@@ -142,10 +115,9 @@ public sealed class QueryRedactionTests(AppFixture app)
             {
                 // Only the capture: Trace-level output on the console would bury the test run's own.
                 logging.ClearProviders();
-                logging.AddProvider(_logs);
+                logging.AddProvider(logs);
             });
-        }
-    }
+        });
 
     [ProviderAlias("Capture")]
     private sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalScope

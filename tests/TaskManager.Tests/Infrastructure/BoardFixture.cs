@@ -15,13 +15,13 @@ public sealed class BoardFixture(AppFixture app) : IAsyncLifetime
     public const float PlaywrightTimeout = 10_000;
 
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _sharedTokens = new();
-    private BoardServer? _server;
+    private LoopbackApi? _server;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
     public AppFixture App => app;
 
-    public BoardServer Server => _server ?? throw new InvalidOperationException("The board server has not started.");
+    public LoopbackApi Server => _server ?? throw new InvalidOperationException("The board server has not started.");
 
     public IBrowser Browser => _browser ?? throw new InvalidOperationException("The browser has not started.");
 
@@ -30,7 +30,7 @@ public sealed class BoardFixture(AppFixture app) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var startTimeout = TimeSpan.FromMinutes(1);
-        _server = await Task.Run(() => new BoardServer(app.DatabaseConnectionString, app.AdminToken)).WaitAsync(startTimeout);
+        _server = await Task.Run(() => new LoopbackApi(app.DatabaseConnectionString, app.AdminToken)).WaitAsync(startTimeout);
         _playwright = await Playwright.CreateAsync().WaitAsync(startTimeout);
         Assertions.SetDefaultExpectTimeout(PlaywrightTimeout);
         _browser = await _playwright.Chromium.LaunchAsync(new()

@@ -249,7 +249,6 @@ function Workspace({ onSignOut }) {
     }
   }
 
-  const stream = useRef(null);
   useEffect(() => {
     if (!projectKey) return undefined;
     setTasks(new Map());
@@ -261,7 +260,6 @@ function Workspace({ onSignOut }) {
       onOpen: firstTime => { if (firstTime) loadTasks(projectKey); },
       onUnauthorized: () => { session.signOut(); onSignOut(); },
     });
-    stream.current = liveStream;
     liveStream.start();
     // A stream that cannot open (a proxy that buffers it, a failing ticket) must not keep the board empty: read it
     // anyway, and again once the stream opens.
@@ -407,7 +405,7 @@ function Workspace({ onSignOut }) {
         <button type="button" class="link" onClick=${() => setAlert(null)}>Dismiss</button></p>`}</div>
     </div>
     ${dialog?.kind === 'task' && html`
-      <${TaskDialog} key=${dialog.ref ?? 'new'} project=${projectKey} taskRef=${dialog.ref} tasksById=${tasks} actors=${actors} me=${me}
+      <${TaskDialog} key=${dialog.ref ?? 'new'} project=${projectKey} taskRef=${dialog.ref} tasksById=${tasks} actors=${actors}
         liveChange=${liveChange} onClose=${() => { setDialog(null); setLiveChange(null); }} onSaved=${saved}
         onOpen=${r => { setLiveChange(null); setDialog({ kind: 'task', ref: r }); }} toast=${toast} />`}
     ${dialog?.kind === 'project' && html`

@@ -37,7 +37,7 @@ function changes(form, base) {
   return body;
 }
 
-export function TaskDialog({ project, taskRef, tasksById, actors, me, liveChange, onClose, onSaved, onOpen, toast }) {
+export function TaskDialog({ project, taskRef, tasksById, actors, liveChange, onClose, onSaved, onOpen, toast }) {
   const isNew = !taskRef;
   const [task, setTask] = useState(null);
   const [base, setBase] = useState(formOf(null, null));
@@ -187,7 +187,7 @@ export function TaskDialog({ project, taskRef, tasksById, actors, me, liveChange
           </section>`}
         <${Subtasks} task=${task} tasksById=${tasksById} project=${project} onOpen=${onOpen} onSaved=${onSaved} />
         <${Blockers} task=${task} onChanged=${t => { setTask(t); onSaved(t); }} />
-        <${Comments} task=${task} actors=${actors} me=${me} version=${liveChange?.eventId} />
+        <${Comments} task=${task} actors=${actors} version=${liveChange?.eventId} />
         <${History} task=${task} version=${liveChange?.eventId} />`}
     <//>`;
 }

@@ -9,18 +9,21 @@ using Microsoft.Extensions.DependencyInjection;
 namespace TaskManager.Tests.Infrastructure;
 
 /// <summary>
-/// The api in process on a real loopback port (a browser cannot reach a TestServer), on the test run's Postgres.
-/// It serves the board at <c>/</c> from the api project's wwwroot.
+/// The api in process on a real loopback port, on the test run's Postgres: for browsers (which cannot reach a
+/// TestServer; it serves the board at <c>/</c> from the api project's wwwroot) and for tests that need real sockets.
+/// <paramref name="configure"/> adds settings after the defaults.
 /// </summary>
-public sealed class BoardServer : WebApplicationFactory<api::Program>
+public sealed class LoopbackApi : WebApplicationFactory<api::Program>
 {
     private readonly string _connectionString;
     private readonly string _adminToken;
+    private readonly Action<IWebHostBuilder>? _configure;
 
-    public BoardServer(string connectionString, string adminToken)
+    public LoopbackApi(string connectionString, string adminToken, Action<IWebHostBuilder>? configure = null)
     {
         _connectionString = connectionString;
         _adminToken = adminToken;
+        _configure = configure;
         UseKestrel(0);
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -36,6 +39,7 @@ public sealed class BoardServer : WebApplicationFactory<api::Program>
         builder.UseSetting("ConnectionStrings:tasks", _connectionString);
         builder.UseSetting("Auth:AdminToken", _adminToken);
         builder.UseEnvironment("Development");
+        _configure?.Invoke(builder);
     }
 
     /// <summary>A client of this server signed in with <paramref name="token"/> (the admin token when null).</summary>
