@@ -9,7 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace TaskManager.Tests.Infrastructure;
 
 /// <summary>
-/// The whole application (AppHost: postgres, api, mcp) started once for the test run, on a throwaway database.
+/// The whole application (AppHost: postgres, api, mcp) started once for the test run, on a throwaway database run
+/// from the local server binaries (pinned, so a machine with a container runtime runs the same tests).
 /// Whole-app tests talk to its api and mcp; fast api tests run their own in-process api on its Postgres.
 /// </summary>
 public sealed class AppFixture : IAsyncLifetime
@@ -34,7 +35,7 @@ public sealed class AppFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(StartTimeout);
         var ct = timeout.Token;
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
-            [$"--Parameters:admin-token={AdminToken}", "--Postgres:Ephemeral=true"], ct).WaitAsync(StartTimeout, ct);
+            [$"--Parameters:admin-token={AdminToken}", "--Postgres:Mode=local", "--Postgres:Ephemeral=true"], ct).WaitAsync(StartTimeout, ct);
 
         WithoutTelemetryExport(builder);
         _app = await builder.BuildAsync(ct).WaitAsync(StartTimeout, ct);
