@@ -26,6 +26,7 @@ app.UseHttpConventions();
 app.UseBoard();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseQueryBindingCheck();
 
 app.MapDefaultEndpoints();
 app.MapApiDocumentation();

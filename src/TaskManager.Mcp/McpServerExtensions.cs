@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using ModelContextProtocol;
 using Polly;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -41,6 +43,20 @@ public static class McpServerExtensions
 
     /// <summary>The tools an agent that only needs to pick up and finish work sees with <c>Mcp:ToolSet=core</c>.</summary>
     private static readonly HashSet<string> CoreTools = ["find_tasks", "get_task", "claim_next_task", "manage_task", "add_comment"];
+
+    /// <summary>
+    /// Tool arguments and results: the SDK's default options, with our contracts first (Native AOT has no
+    /// reflection-based serializer to fall back on).
+    /// </summary>
+    private static readonly JsonSerializerOptions ToolJson = CreateToolJson();
+
+    private static JsonSerializerOptions CreateToolJson()
+    {
+        var options = new JsonSerializerOptions(McpJsonUtilities.DefaultOptions);
+        options.TypeInfoResolverChain.Insert(0, McpJsonContext.Default);
+        options.MakeReadOnly();
+        return options;
+    }
 
     public static WebApplicationBuilder AddTaskApiClient(this WebApplicationBuilder builder)
     {
@@ -88,8 +104,8 @@ public static class McpServerExtensions
                 options.ServerInstructions = Instructions(toolSet);
             })
             .WithHttpTransport(options => options.Stateless = true)
-            .WithTools<TaskTools>()
-            .WithTools<ProjectTools>()
+            .WithTools<TaskTools>(ToolJson)
+            .WithTools<ProjectTools>(ToolJson)
             .WithResources<BoardResources>()
             .WithPrompts<WorkflowPrompts>()
             .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>

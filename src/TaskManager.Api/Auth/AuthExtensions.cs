@@ -8,7 +8,14 @@ public static class AuthExtensions
     {
         builder.Services.AddOptions<AuthOptions>()
             .BindConfiguration(AuthOptions.SectionName)
-            .ValidateDataAnnotations()
+            // Checked in code rather than with data annotations, whose validator reflects over the options (not AOT-safe).
+            // The messages are the ones the annotations gave.
+            .Validate(o => !string.IsNullOrWhiteSpace(o.AdminToken), "The AdminToken field is required.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.AdminToken) || o.AdminToken.Length >= AuthOptions.MinAdminTokenLength,
+                $"Auth:AdminToken must be at least {AuthOptions.MinAdminTokenLength} characters.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.AdminName), "The AdminName field is required.")
+            .Validate(o => o.AdminName is not { Length: > AuthOptions.MaxAdminNameLength },
+                $"The field AdminName must be a string or array type with a maximum length of '{AuthOptions.MaxAdminNameLength}'.")
             .ValidateOnStart();
 
         builder.Services.AddSingleton<TokenValidator>();

@@ -1,3 +1,4 @@
+using System.Net.ServerSentEvents;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TaskManager.Api.Auth;
@@ -36,4 +37,11 @@ namespace TaskManager.Api.Http;
 [JsonSerializable(typeof(WhoAmIDto))]
 [JsonSerializable(typeof(ActorDto[]))]
 [JsonSerializable(typeof(StreamTicketDto))]
+// Never bodies, but the OpenAPI document builds its schemas of query parameters and of the event stream from contracts
+// too: without reflection (Native AOT) /openapi/v1.json fails without these.
+[JsonSerializable(typeof(SseItem<EventDto>))]
+[JsonSerializable(typeof(int?))]
+[JsonSerializable(typeof(long?))]
+[JsonSerializable(typeof(bool))]
+[JsonSerializable(typeof(Guid))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -2,10 +2,14 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskManager.Api.Auth;
+using TaskManager.Api.Comments;
+using TaskManager.Api.Projects;
+using TaskManager.Api.Tasks;
 
 namespace TaskManager.Api.Http;
 
@@ -230,7 +234,7 @@ internal sealed class IdempotencyFilter(IdempotencyStore store, IOptions<JsonOpt
             if (argument is not null && argument.GetType().Name.EndsWith("Request", StringComparison.Ordinal)
                 && argument.GetType().Namespace?.StartsWith("TaskManager.", StringComparison.Ordinal) == true)
             {
-                text.Append(JsonSerializer.Serialize(argument, argument.GetType(), json.Value.SerializerOptions)).Append('\n');
+                text.Append(JsonSerializer.Serialize(argument, json.Value.SerializerOptions.GetTypeInfo(argument.GetType()))).Append('\n');
             }
         }
         return SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()));
@@ -247,12 +251,24 @@ internal sealed class IdempotencyFilter(IdempotencyStore store, IOptions<JsonOpt
         {
             return null;
         }
-        // Created<T> exposes Location on the concrete generic type only.
-        var location = result.GetType().GetProperty("Location")?.GetValue(result) as string;
         var etag = http.Response.Headers.ETag.ToString();
-        return new StoredResponse(status.StatusCode!.Value, location, etag.Length == 0 ? null : etag,
-            JsonSerializer.Serialize(value, value.GetType(), json.Value.SerializerOptions));
+        return new StoredResponse(status.StatusCode!.Value, Location(result), etag.Length == 0 ? null : etag,
+            JsonSerializer.Serialize(value, json.Value.SerializerOptions.GetTypeInfo(value.GetType())));
     }
+
+    /// <summary>
+    /// Created&lt;T&gt; has Location on the concrete generic type only; named here rather than found by reflection, which
+    /// Native AOT may have trimmed. A create endpoint with idempotency needs its result listed.
+    /// </summary>
+    private static string? Location(object result) => result switch
+    {
+        Created<ProjectDto> created => created.Location,
+        Created<TaskDto> created => created.Location,
+        Created<CommentDto> created => created.Location,
+        IStatusCodeHttpResult { StatusCode: StatusCodes.Status201Created } => throw new InvalidOperationException(
+            $"{result.GetType()} is not listed in {nameof(IdempotencyFilter)}.{nameof(Location)}: its Location would be lost on replay."),
+        _ => null,
+    };
 
     private sealed class ReplayResult(StoredResponse response) : IResult
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TaskManager.Api.Tasks;
 
 namespace TaskManager.Api.Http;
 
@@ -19,8 +20,24 @@ public sealed class OptionalConverterFactory : JsonConverterFactory
     public override bool CanConvert(Type typeToConvert) =>
         typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Optional<>);
 
+    /// <summary>
+    /// Every <see cref="Optional{T}"/> that a request uses, listed: Native AOT cannot make a converter type at run time
+    /// (MakeGenericType). A T missing here fails on the first request that reads it, in every build.
+    /// </summary>
+    private static readonly Dictionary<Type, Func<JsonConverter>> Converters = new()
+    {
+        [typeof(Optional<string?>)] = () => new OptionalConverter<string?>(),
+        [typeof(Optional<string[]?>)] = () => new OptionalConverter<string[]?>(),
+        [typeof(Optional<bool?>)] = () => new OptionalConverter<bool?>(),
+        [typeof(Optional<DateOnly?>)] = () => new OptionalConverter<DateOnly?>(),
+        [typeof(Optional<TaskState?>)] = () => new OptionalConverter<TaskState?>(),
+        [typeof(Optional<TaskPriority?>)] = () => new OptionalConverter<TaskPriority?>(),
+    };
+
     public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
-        (JsonConverter)Activator.CreateInstance(typeof(OptionalConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
+        Converters.TryGetValue(typeToConvert, out var create)
+            ? create()
+            : throw new NotSupportedException($"{typeToConvert} is not listed in {nameof(OptionalConverterFactory)}.{nameof(Converters)}.");
 
     private sealed class OptionalConverter<T> : JsonConverter<Optional<T>>
     {
@@ -29,10 +46,14 @@ public sealed class OptionalConverterFactory : JsonConverterFactory
 
         public override Optional<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             // Reading through T's own converter (not a nested Deserialize) keeps the error path, e.g. $.status.
-            new(reader.TokenType == JsonTokenType.Null ? default! : ((JsonConverter<T>)options.GetConverter(typeof(T))).Read(ref reader, typeof(T), options)!);
+            new(reader.TokenType == JsonTokenType.Null ? default! : ValueConverter(options).Read(ref reader, typeof(T), options)!);
 
         public override void Write(Utf8JsonWriter writer, Optional<T> value, JsonSerializerOptions options) =>
-            ((JsonConverter<T>)options.GetConverter(typeof(T))).Write(writer, value.Value, options);
+            ValueConverter(options).Write(writer, value.Value, options);
+
+        // T's contract (source-generated under Native AOT) carries its converter, the options' own ones included.
+        private static JsonConverter<T> ValueConverter(JsonSerializerOptions options) =>
+            (JsonConverter<T>)options.GetTypeInfo(typeof(T)).Converter;
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
@@ -50,10 +51,13 @@ public static class TasksApi
         return group;
     }
 
+    // [FromQuery] and the defaults only keep the OpenAPI document right: the compile-time request delegate generator
+    // (Native AOT) would describe the arrays as a GET body and as required (dotnet/aspnetcore#65344). Binding is unchanged.
     public static async Task<Results<Ok<Page<TaskDto>>, ValidationProblem>> ListTasks(
         TaskStore tasks, ProjectStore projects,
-        string? project, string[]? status, string? assignee, string? label, string[]? priority, string? parent, bool? ready, string? q,
-        bool? includeArchived, int? limit, string? cursor, CancellationToken ct)
+        string? project, [FromQuery] string[]? status = null, string? assignee = null, string? label = null, [FromQuery] string[]? priority = null,
+        string? parent = null, bool? ready = null, string? q = null, bool? includeArchived = null, int? limit = null, string? cursor = null,
+        CancellationToken ct = default)
     {
         var validation = new Validation();
         var statuses = ParseEnums<TaskState>(status, "status", validation);

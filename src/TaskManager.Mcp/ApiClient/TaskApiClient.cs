@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 
 namespace TaskManager.Mcp.ApiClient;
 
@@ -20,72 +20,72 @@ public sealed class ApiProblemException(HttpStatusCode status, ApiProblem proble
 /// </summary>
 public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static McpJsonContext Json => McpJsonContext.Default;
 
     public Task<WhoAmI> WhoAmIAsync(string bearerToken, CancellationToken ct) =>
-        SendAsync<WhoAmI>(HttpMethod.Get, "api/me", null, ct, bearerToken: bearerToken);
+        SendAsync(Json.WhoAmI, HttpMethod.Get, "api/me", null, ct, bearerToken: bearerToken);
 
     public Task<Page<TaskDto>> FindTasksAsync(IEnumerable<KeyValuePair<string, string>> query, CancellationToken ct) =>
-        SendAsync<Page<TaskDto>>(HttpMethod.Get, "api/tasks" + QueryString.Create(query!), null, ct);
+        SendAsync(Json.PageTaskDto, HttpMethod.Get, "api/tasks" + QueryString.Create(query!), null, ct);
 
     public Task<TaskDto> GetTaskAsync(string task, CancellationToken ct) =>
-        SendAsync<TaskDto>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}", null, ct);
+        SendAsync(Json.TaskDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}", null, ct);
 
     public Task<TaskDto> CreateTaskAsync(JsonObject body, string? idempotencyKey, CancellationToken ct) =>
-        SendAsync<TaskDto>(HttpMethod.Post, "api/tasks", body, ct, idempotencyKey: idempotencyKey);
+        SendAsync(Json.TaskDto, HttpMethod.Post, "api/tasks", body, ct, idempotencyKey: idempotencyKey);
 
     public Task<TaskDto> UpdateTaskAsync(string task, JsonObject body, int? expectedVersion, CancellationToken ct) =>
-        SendAsync<TaskDto>(HttpMethod.Patch, $"api/tasks/{Uri.EscapeDataString(task)}", body, ct, expectedVersion);
+        SendAsync(Json.TaskDto, HttpMethod.Patch, $"api/tasks/{Uri.EscapeDataString(task)}", body, ct, expectedVersion);
 
     public Task<TaskDto> ArchiveTaskAsync(string task, bool archive, int? expectedVersion, CancellationToken ct) =>
-        SendAsync<TaskDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
 
     public Task<TaskDto> MoveTaskAsync(string task, JsonObject body, int? expectedVersion, CancellationToken ct) =>
-        SendAsync<TaskDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion);
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion);
 
     /// <summary>The claimed task, or null when nothing is ready (the api answers 204).</summary>
     public Task<TaskDto?> ClaimTaskAsync(JsonObject body, CancellationToken ct) =>
-        SendAsync<TaskDto?>(HttpMethod.Post, "api/tasks/claim", body, ct);
+        SendAsync(Json.TaskDto, HttpMethod.Post, "api/tasks/claim", body, ct);
 
     public Task<TaskDto[]> ListBlockersAsync(string task, CancellationToken ct) =>
-        SendAsync<TaskDto[]>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", null, ct);
+        SendAsync(Json.TaskDtoArray, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", null, ct);
 
     public Task<TaskDto> AddBlockerAsync(string task, string blocker, int? expectedVersion, CancellationToken ct) =>
-        SendAsync<TaskDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", new JsonObject { ["blocker"] = blocker }, ct, expectedVersion);
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", new JsonObject { ["blocker"] = blocker }, ct, expectedVersion);
 
     public Task<TaskDto> RemoveBlockerAsync(string task, string blocker, int? expectedVersion, CancellationToken ct) =>
-        SendAsync<TaskDto>(HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(task)}/blockers/{Uri.EscapeDataString(blocker)}", null, ct, expectedVersion);
+        SendAsync(Json.TaskDto, HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(task)}/blockers/{Uri.EscapeDataString(blocker)}", null, ct, expectedVersion);
 
     public Task<Page<CommentDto>> ListCommentsAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
-        SendAsync<Page<CommentDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit, newestFirst), null, ct);
+        SendAsync(Json.PageCommentDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit, newestFirst), null, ct);
 
     public Task<CommentDto> AddCommentAsync(string task, string body, string idempotencyKey, CancellationToken ct) =>
-        SendAsync<CommentDto>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/comments", new JsonObject { ["body"] = body }, ct,
+        SendAsync(Json.CommentDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/comments", new JsonObject { ["body"] = body }, ct,
             idempotencyKey: idempotencyKey);
 
     public Task<Page<EventDto>> TaskHistoryAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
-        SendAsync<Page<EventDto>>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/history" + Paged(cursor, limit, newestFirst), null, ct);
+        SendAsync(Json.PageEventDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/history" + Paged(cursor, limit, newestFirst), null, ct);
 
     public Task<Page<ProjectDto>> FindProjectsAsync(IEnumerable<KeyValuePair<string, string>> query, CancellationToken ct) =>
-        SendAsync<Page<ProjectDto>>(HttpMethod.Get, "api/projects" + QueryString.Create(query!), null, ct);
+        SendAsync(Json.PageProjectDto, HttpMethod.Get, "api/projects" + QueryString.Create(query!), null, ct);
 
     public Task<ProjectDto> GetProjectAsync(string project, CancellationToken ct) =>
-        SendAsync<ProjectDto>(HttpMethod.Get, $"api/projects/{Uri.EscapeDataString(project)}", null, ct);
+        SendAsync(Json.ProjectDto, HttpMethod.Get, $"api/projects/{Uri.EscapeDataString(project)}", null, ct);
 
     public Task<ProjectDto> CreateProjectAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
-        SendAsync<ProjectDto>(HttpMethod.Post, "api/projects", body, ct, idempotencyKey: idempotencyKey);
+        SendAsync(Json.ProjectDto, HttpMethod.Post, "api/projects", body, ct, idempotencyKey: idempotencyKey);
 
     public Task<ProjectDto> UpdateProjectAsync(string project, JsonObject body, int? expectedVersion, CancellationToken ct) =>
-        SendAsync<ProjectDto>(HttpMethod.Patch, $"api/projects/{Uri.EscapeDataString(project)}", body, ct, expectedVersion);
+        SendAsync(Json.ProjectDto, HttpMethod.Patch, $"api/projects/{Uri.EscapeDataString(project)}", body, ct, expectedVersion);
 
     public Task<ProjectDto> ArchiveProjectAsync(string project, bool archive, int? expectedVersion, CancellationToken ct) =>
-        SendAsync<ProjectDto>(HttpMethod.Post, $"api/projects/{Uri.EscapeDataString(project)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
+        SendAsync(Json.ProjectDto, HttpMethod.Post, $"api/projects/{Uri.EscapeDataString(project)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
 
     private static string Paged(string? cursor, int limit, bool newestFirst) =>
         QueryString.Create(new ApiQuery().With("limit", limit).With("cursor", cursor).With("order", newestFirst ? "desc" : null)!).ToString();
 
     private async Task<T> SendAsync<T>(
-        HttpMethod method, string path, JsonObject? body, CancellationToken ct,
+        JsonTypeInfo<T> type, HttpMethod method, string path, JsonObject? body, CancellationToken ct,
         int? expectedVersion = null, string? idempotencyKey = null, string? bearerToken = null)
     {
         using var request = new HttpRequestMessage(method, path);
@@ -107,7 +107,7 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         }
         if (body is not null)
         {
-            request.Content = JsonContent.Create(body, options: Json);
+            request.Content = JsonContent.Create(body, Json.JsonObject);
         }
 
         using var response = await http.SendAsync(request, ct);
@@ -117,12 +117,12 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         }
         if (response.IsSuccessStatusCode)
         {
-            return (await response.Content.ReadFromJsonAsync<T>(Json, ct))!;
+            return (await response.Content.ReadFromJsonAsync(type, ct))!;
         }
         ApiProblem? problem = null;
         if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
         {
-            problem = await response.Content.ReadFromJsonAsync<ApiProblem>(Json, ct);
+            problem = await response.Content.ReadFromJsonAsync(Json.ApiProblem, ct);
         }
         throw new ApiProblemException(response.StatusCode,
             problem ?? new ApiProblem(response.ReasonPhrase, null, (int)response.StatusCode, null, null, null));

@@ -48,7 +48,7 @@ public sealed class BoardResources(TaskApiClient api)
     [McpServerResource(UriTemplate = "taskmanager://tasks/{task}", Name = "task", Title = "Task", MimeType = "application/json"),
      Description("One task, in full, as JSON.")]
     public async Task<string> Task([Description("Task ref such as WEB-42, or id.")] string task, CancellationToken ct) =>
-        JsonSerializer.Serialize(await Read(() => api.GetTaskAsync(ToolInput.Task(task, "task", "task"), ct)), TaskApiClient.Json);
+        JsonSerializer.Serialize(await Read(() => api.GetTaskAsync(ToolInput.Task(task, "task", "task"), ct)), McpJsonContext.Default.TaskDto);
 
     /// <summary>Resource errors are protocol errors: unknown things are "resource not found", bad refs "invalid params".</summary>
     private static async Task<T> Read<T>(Func<Task<T>> read)

@@ -101,6 +101,18 @@ public sealed class ComposeTests
         Assert.True(compose.Config!["volumes"]?["postgres-data"] is not null, "The database's volume is not a named volume.");
     }
 
+    [Theory]
+    [InlineData("api", "TaskManager.Api")]
+    [InlineData("mcp", "TaskManager.Mcp")]
+    public async Task Compose_checks_health_with_the_command_the_image_uses(string service, string project)
+    {
+        var compose = await ComposeFile.WithEveryValueAsync();
+        var healthCheck = Assert.Single(new Dockerfile(project).Final.All("HEALTHCHECK"));
+        var imageCommand = healthCheck.ExecForm(after: healthCheck.Arguments[..healthCheck.Arguments.IndexOf("CMD", StringComparison.Ordinal)] + "CMD");
+
+        Assert.Equal(["CMD", .. imageCommand!], compose.Service(service)["healthcheck"]!["test"]!.AsArray().Select(t => t!.ToString()));
+    }
+
     [Fact]
     public async Task The_api_connects_as_the_non_superuser_role_that_owns_the_database()
     {

@@ -10,15 +10,21 @@ public sealed class DockerfileTests
     private static readonly string[] RestoreInputs = [".csproj", ".props", "global.json", "nuget.config", "package.json", "package-lock.json"];
 
     [Theory, MemberData(nameof(Projects))]
-    public void Image_runs_as_a_non_root_user_on_a_chiseled_base(string project)
+    public void Image_runs_a_native_binary_as_a_non_root_user_on_a_chiseled_base_without_the_runtime(string project)
     {
-        var final = new Dockerfile(project).Final;
+        var dockerfile = new Dockerfile(project);
+        var final = dockerfile.Final;
 
-        Assert.StartsWith("mcr.microsoft.com/dotnet/aspnet:", final.BaseImage);
+        Assert.StartsWith("mcr.microsoft.com/dotnet/runtime-deps:", final.BaseImage);
         Assert.EndsWith("-chiseled", final.BaseImage);
         var user = Assert.Single(final.All("USER")).Arguments;
         // APP_UID is the base image's user `app` (1654).
         Assert.Contains(user, new[] { "$APP_UID", "${APP_UID}", "1654", "app" });
+        var publish = Assert.Single(dockerfile.Stages.SelectMany(s => s.All("RUN")), r => r.Arguments.StartsWith("dotnet publish", StringComparison.Ordinal));
+        Assert.Contains("-r linux-x64", publish.Arguments);
+        Assert.DoesNotContain("PublishAot=false", publish.Arguments);
+        var csproj = System.Xml.Linq.XDocument.Load(Path.Combine(TestHelpers.RepositoryRoot(), "src", project, $"{project}.csproj"));
+        Assert.Equal("true", csproj.Descendants("PublishAot").Single().Value);
     }
 
     [Theory, MemberData(nameof(Projects))]
@@ -29,8 +35,8 @@ public sealed class DockerfileTests
         var healthCheck = Assert.Single(final.All("HEALTHCHECK"));
         var command = healthCheck.ExecForm(after: healthCheck.Arguments[..healthCheck.Arguments.IndexOf("CMD", StringComparison.Ordinal)] + "CMD")
             ?? throw new Xunit.Sdk.XunitException($"{project}'s HEALTHCHECK is in shell form: a chiseled image has no shell.");
-        Assert.Equal(["dotnet", $"/app/{project}.dll", "--health-probe"], command);
-        Assert.Equal(["dotnet", $"{project}.dll"], Assert.Single(final.All("ENTRYPOINT")).ExecForm() ?? []);
+        Assert.Equal([$"/app/{project}", "--health-probe"], command);
+        Assert.Equal([$"/app/{project}"], Assert.Single(final.All("ENTRYPOINT")).ExecForm() ?? []);
         Assert.Equal("/app", Assert.Single(final.All("WORKDIR")).Arguments);
     }
 
