@@ -32,8 +32,8 @@ public static class LocalPostgresBuilderExtensions
                 $"Postgres:BinDirectory '{binDirectory}' has no 'postgres' server binary. Point it at the folder holding postgres and initdb, or remove the setting.");
         }
         var bin = binDirectory ?? FindServerBinaries() ?? throw new DistributedApplicationException(
-            "No container runtime is healthy and no PostgreSQL server binaries were found. Either start Docker or Podman, " +
-            "or install PostgreSQL (Debian/Ubuntu: sudo apt-get install -y postgresql; eng/prerequisites.sh does it), " +
+            "No PostgreSQL server binaries were found. Either install PostgreSQL (Debian/Ubuntu: sudo apt-get install -y postgresql; " +
+            "eng/prerequisites.sh does it) or set Postgres:BinDirectory, or run it in a container (Postgres:Mode=container), " +
             "or set Postgres:Mode=external with ConnectionStrings:tasks.");
 
         var root = ephemeral ? CreateEphemeralRoot(builder) : dataDirectory ?? DefaultDataRoot(name);
@@ -68,6 +68,8 @@ public static class LocalPostgresBuilderExtensions
             {
                 await notifications.PublishUpdateAsync(database, s => s with { State = KnownResourceStates.Starting });
             }
+            // From the start, so a server that never gets ready fails its databases (and whatever waits for them) too.
+            MirrorTerminalStates(server, notifications, @event.Services.GetRequiredService<IHostApplicationLifetime>());
             await InitializeDataDirectoryAsync(bin, dataPath, await password.Resource.GetValueAsync(ct) ?? "", runAsServiceUser, logger, ct);
         });
 
@@ -85,10 +87,10 @@ public static class LocalPostgresBuilderExtensions
                     StartTimeStamp = DateTime.UtcNow,
                 });
             }
-            MirrorTerminalStates(server, notifications, @event.Services.GetRequiredService<IHostApplicationLifetime>());
         });
 
-        var healthCheckKey = $"{name}_check";
+        // Not "{name}_check": Postgres:Mode=auto may have registered that for the container it then did not use.
+        var healthCheckKey = $"{name}_local_check";
         builder.Services.AddHealthChecks().AddNpgSql(
             _ => $"{connectionString ?? throw new InvalidOperationException("The connection string is not available yet.")};Database=postgres;Pooling=false",
             name: healthCheckKey);
@@ -228,7 +230,8 @@ public static class LocalPostgresBuilderExtensions
         await create.ExecuteNonQueryAsync(ct);
     }
 
-    private static string? FindServerBinaries() =>
+    /// <summary>The newest of /usr/lib/postgresql/*/bin with a server and initdb (Debian and Ubuntu install them there).</summary>
+    internal static string? FindServerBinaries() =>
         Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql")
                 .Select(version => Path.Combine(version, "bin"))
