@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what running or testing TaskManager needs beyond the .NET SDK, and nothing that is already there:
-#  * PostgreSQL server binaries, used when no container runtime (Docker/Podman) is healthy;
+#  * PostgreSQL server binaries, used when no container runtime (Docker/Podman) is healthy, and always by the tests
+#    (the shared test app pins Postgres:Mode=local, so every machine runs the same suite);
 #  * Node.js and npm, which the build uses to fetch the board's pinned browser libraries;
-#  * with --test: Chromium for the browser tests, docker-compose to validate deploy/compose (no engine needed), and
-#    the pinned npm tools the tests run (eng/tools).
+#  * with --test: Chromium for the browser tests, docker-compose to validate deploy/compose (no engine needed), clang
+#    and zlib for the Native AOT publish the deployment tests run, and the pinned npm tools the tests run (eng/tools).
+#    (The image tests install podman and make their stand-in base images themselves: eng/containers/standin-images.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,10 +39,10 @@ container_runtime_healthy() {
 
 if have_postgres_binaries; then
   say "PostgreSQL server binaries: $(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-elif container_runtime_healthy; then
+elif [ "$for_tests" = false ] && container_runtime_healthy; then
   say "Container runtime is healthy: PostgreSQL will run as a container."
 else
-  say "No container runtime and no PostgreSQL server binaries: installing PostgreSQL from apt."
+  say "No PostgreSQL server binaries$([ "$for_tests" = true ] && echo " (the tests need them)" || echo " and no container runtime"): installing PostgreSQL from apt."
   apt_install postgresql
   have_postgres_binaries || { say "PostgreSQL was installed but no server binaries were found under /usr/lib/postgresql."; exit 1; }
 fi
@@ -64,6 +66,12 @@ if [ "$for_tests" = true ]; then
   else
     say "Installing docker-compose from apt: the deployment tests validate deploy/compose with it (no engine needed)."
     apt_install docker-compose
+  fi
+  if command -v clang >/dev/null 2>&1 && [ -f /usr/include/zlib.h ]; then
+    say "Native AOT prerequisites: $(clang --version | head -n 1), zlib"
+  else
+    say "Installing clang and zlib1g-dev from apt: the deployment tests publish api and mcp with Native AOT, as the images do."
+    apt_install clang zlib1g-dev
   fi
   if [ -f eng/tools/package-lock.json ] && ! cmp -s eng/tools/package-lock.json eng/tools/node_modules/.package-lock.json.installed 2>/dev/null; then
     say "Installing the pinned test tools (eng/tools: Redocly CLI)."
