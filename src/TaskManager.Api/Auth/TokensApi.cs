@@ -117,14 +117,25 @@ public static class TokensApi
         return TypedResults.Created($"/api/tokens/{token.Id}", new CreatedTokenDto(token, secret));
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(Guid id, NpgsqlDataSource dataSource, CancellationToken ct)
+    /// <summary>
+    /// Revokes the token and, in the same transaction, tells every replica to drop it from its cache (this one at
+    /// once, too, before answering).
+    /// </summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(
+        Guid id, NpgsqlDataSource dataSource, TokenValidator validator, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
-            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = @id");
+        await using var command = dataSource.CreateCommand($"""
+            WITH revoked AS (
+                UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = @id RETURNING token_hash)
+            SELECT encode(token_hash, 'hex'), pg_notify('{DatabaseNotifications.TokensChannel}', encode(token_hash, 'hex')) FROM revoked
+            """);
         command.Parameters.AddWithValue("id", id);
-        return await command.ExecuteNonQueryAsync(ct) == 0
-            ? Problems.NotFound($"Token '{id}' does not exist.")
-            : TypedResults.NoContent();
+        if (await command.ExecuteScalarAsync(ct) is not string hashHex)
+        {
+            return Problems.NotFound($"Token '{id}' does not exist.");
+        }
+        validator.Forget(hashHex);
+        return TypedResults.NoContent();
     }
 
     private static TokenDto Read(NpgsqlDataReader r) => new(

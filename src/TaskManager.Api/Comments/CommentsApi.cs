@@ -68,7 +68,7 @@ public static class CommentsApi
     }
 
     public static async Task<Results<Created<CommentDto>, ValidationProblem, ProblemHttpResult>> AddComment(
-        string task, AddCommentRequest request, TaskStore tasks, NpgsqlDataSource dataSource, ClaimsPrincipal user, CancellationToken ct)
+        string task, AddCommentRequest request, TaskStore tasks, NpgsqlDataSource dataSource, EventSignal signal, ClaimsPrincipal user, CancellationToken ct)
     {
         var body = request.Body?.Trim() ?? "";
         if (body.Length == 0)
@@ -103,7 +103,7 @@ public static class CommentsApi
         }
         await EventLog.AppendAsync(connection, transaction, user.Actor(), EventKinds.CommentAdded, row.ProjectId, row.Id,
             new JsonObject { ["ref"] = row.Ref, ["commentId"] = id.ToString(), ["body"] = Excerpt(body) }, ct);
-        await transaction.CommitAsync(ct);
+        await transaction.CommitAsync(signal, ct);
 
         return TypedResults.Created($"/api/tasks/{row.Ref}/comments", new CommentDto(id, row.Id, row.Ref, user.Actor(), body, createdAt));
     }

@@ -17,6 +17,9 @@ public static class DatabaseExtensions
         builder.AddNpgsqlDataSource(ConnectionName, settings => settings.DisableHealthChecks = true);
         builder.Services.AddSingleton<MigrationState>();
         builder.Services.AddHostedService<DatabaseMigrator>();
+        // After the migrator: hosted services start in registration order.
+        builder.Services.AddSingleton<DatabaseNotifications>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DatabaseNotifications>());
         builder.Services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database");
         return builder;
     }

@@ -1,4 +1,5 @@
 using Npgsql;
+using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Database;
@@ -12,6 +13,7 @@ public static class LockedWrite
 {
     public static async Task<WriteResult<T>> RunAsync<T>(
         NpgsqlDataSource dataSource,
+        EventSignal signal,
         Func<NpgsqlConnection, NpgsqlTransaction, Task<T?>> lockRow,
         Func<T, int> version,
         int? expectedVersion,
@@ -39,7 +41,7 @@ public static class LockedWrite
         var result = await write(connection, transaction, current);
         if (result is WriteResult<T>.Done)
         {
-            await transaction.CommitAsync(ct);
+            await transaction.CommitAsync(signal, ct);
         }
         return result;
     }

@@ -1,140 +1,159 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Npgsql;
+using TaskManager.Api.Database;
 
 namespace TaskManager.Api.Events;
 
 /// <summary>
-/// Listens for committed events (Postgres LISTEN on <see cref="EventLog.Channel"/>) and hands them, in id order, to
-/// every live stream of this replica. Every replica listens, so all browsers see every change, whichever replica
-/// made it. A notification only says "something new": the broadcaster reads every event after the last one it
-/// delivered, so an event whose notification was lost (listener reconnecting, a failed read) is delivered with the
-/// next one, never skipped.
+/// Hands every committed event, in log order, to every live stream of this replica, whichever replica wrote it. It
+/// reads the log after the last event it delivered whenever it is woken: by a local commit (<see cref="EventSignal"/>),
+/// by another replica's NOTIFY, by the listener reconnecting, and once a second while anyone is subscribed (a replica
+/// that crashed between its commit and its NOTIFY delays an event by at most that). A wake-up says only "something
+/// may be new", so none can be missed, and a burst of them becomes one read.
 /// </summary>
-public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore events, ILogger<EventBroadcaster> logger) : BackgroundService
+public sealed class EventBroadcaster(
+    EventStore events, EventSignal signal, DatabaseNotifications notifications, ILogger<EventBroadcaster> logger) : BackgroundService
 {
     private const int BatchSize = 200;
-    private static readonly TimeSpan ListenerProbeInterval = TimeSpan.FromSeconds(30);
-
-    private readonly ConcurrentDictionary<Guid, Channel<EventDto>> _subscribers = new();
-    private long _lastDelivered;
-    private TimeSpan _reconnectDelay = FirstReconnectDelay;
-    private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RetryReadAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstHeldBackDelay = TimeSpan.FromMilliseconds(2);
+    private static readonly TimeSpan MaxHeldBackDelay = TimeSpan.FromMilliseconds(100);
+
+    private readonly ConcurrentDictionary<Guid, Channel<StoredEvent>> _subscribers = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    // Only the delivery loop reads or writes it once started.
+    private EventPosition _lastDelivered;
+    private TimeSpan _heldBackDelay = FirstHeldBackDelay;
 
     /// <summary>
-    /// Starts delivering after the newest event committed so far. Runs before the app serves requests (and after the
+    /// Starts delivering after the newest event released so far. Runs before the app serves requests (and after the
     /// migrations), so no stream can subscribe before the starting point is known.
     /// </summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        Interlocked.Exchange(ref _lastDelivered, await events.LatestIdAsync(cancellationToken));
+        _lastDelivered = await events.LatestReleasedAsync(cancellationToken);
+        signal.OnCommitted(Wake);
+        notifications.Received += (channel, payload) =>
+        {
+            if (channel == DatabaseNotifications.EventsChannel && payload != signal.ReplicaId)
+            {
+                Wake();
+            }
+        };
+        // Whatever was announced while nobody listened.
+        notifications.Connected += Wake;
         await base.StartAsync(cancellationToken);
     }
 
     /// <summary>
-    /// A subscription receives every event read after it was made (anything committed later, and possibly a few
-    /// just before: streams skip ids they do not need), until disposed or ended.
+    /// A subscription receives every event delivered after it was made (anything released later, and possibly a few
+    /// just before: streams skip positions they do not need), until disposed or ended.
     /// </summary>
     public Subscription Subscribe()
     {
         // Bounded: a client that falls this far behind has its stream ended (see Deliver) rather than growing memory.
-        var channel = Channel.CreateBounded<EventDto>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.Wait });
+        var channel = Channel.CreateBounded<StoredEvent>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.Wait });
         var id = Guid.NewGuid();
         _subscribers[id] = channel;
         return new Subscription(channel.Reader, () => _subscribers.TryRemove(id, out _));
     }
 
-    public sealed class Subscription(ChannelReader<EventDto> reader, Action unsubscribe) : IDisposable
+    public sealed class Subscription(ChannelReader<StoredEvent> reader, Action unsubscribe) : IDisposable
     {
-        public ChannelReader<EventDto> Reader { get; } = reader;
+        public ChannelReader<StoredEvent> Reader { get; } = reader;
 
         public void Dispose() => unsubscribe();
     }
 
+    private void Wake() => _wake.Writer.TryWrite(true);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await ListenAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
-            {
-                // Streams stay open: once listening again, everything committed meanwhile is delivered.
-                logger.LogWarning(e, "Lost the event listener connection; reconnecting in {Delay}", _reconnectDelay);
-                await Task.Delay(_reconnectDelay, stoppingToken);
-                _reconnectDelay = TimeSpan.FromSeconds(Math.Min(_reconnectDelay.TotalSeconds * 2, 30));
-            }
-        }
-    }
-
-    private async Task ListenAsync(CancellationToken ct)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        // "Something new": many notifications in a burst become one read.
-        var signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        connection.Notification += (_, _) => signals.Writer.TryWrite(true);
-        // Named, so that operators (and tests) can tell the listener apart in pg_stat_activity.
-        await using (var listen = new NpgsqlCommand($"""
-            SELECT set_config('application_name', left(current_setting('application_name') || ' (events listener)', 63), false);
-            LISTEN {EventLog.Channel};
-            """, connection))
-        {
-            await listen.ExecuteNonQueryAsync(ct);
-        }
-        _reconnectDelay = FirstReconnectDelay;
-        logger.LogInformation("Listening for task events");
-
-        // Catch up with what was committed while we were not listening.
-        signals.Writer.TryWrite(true);
-        var delivery = DeliverAsync(signals, ct);
+        var delivery = DeliverAsync(stoppingToken);
+        var announcing = AnnounceAsync(stoppingToken);
+        using var poll = new PeriodicTimer(PollInterval);
         try
         {
-            while (true)
+            while (await poll.WaitForNextTickAsync(stoppingToken))
             {
-                // A connection that died quietly (no RST from a vanished server) would wait forever: when nothing has
-                // arrived for a while, a round trip proves it alive, or throws and we reconnect.
-                if (!await connection.WaitAsync(ListenerProbeInterval, ct))
+                if (!_subscribers.IsEmpty)
                 {
-                    await using var probe = new NpgsqlCommand("SELECT 1", connection);
-                    await probe.ExecuteNonQueryAsync(ct);
-                    // And read anyway, in case a notification was lost.
-                    signals.Writer.TryWrite(true);
+                    Wake();
                 }
             }
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
         finally
         {
-            signals.Writer.TryComplete();
-            await delivery;
+            _wake.Writer.TryComplete();
+            await Task.WhenAll(delivery, announcing);
         }
     }
 
-    private async Task DeliverAsync(Channel<bool> signals, CancellationToken ct)
+    /// <summary>One NOTIFY at a time, after the commits it announces; commits meanwhile make one more.</summary>
+    private async Task AnnounceAsync(CancellationToken ct)
     {
-        await foreach (var signal in signals.Reader.ReadAllAsync(CancellationToken.None))
+        try
+        {
+            await foreach (var _ in signal.Announcements.ReadAllAsync(ct))
+            {
+                try
+                {
+                    await notifications.NotifyAsync(DatabaseNotifications.EventsChannel, signal.ReplicaId, ct);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The other replicas' poll delivers the events anyway.
+                    logger.LogDebug(e, "Could not announce new events to other replicas");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task DeliverAsync(CancellationToken ct)
+    {
+        await foreach (var _ in _wake.Reader.ReadAllAsync(CancellationToken.None))
         {
             try
             {
                 // Read even with no subscriber: checking for none and then skipping ahead could race with one
                 // subscribing and miss its first events.
-                List<EventDto> batch;
+                bool heldBack, more;
                 do
                 {
-                    batch = await events.ListAsync(null, null, Interlocked.Read(ref _lastDelivered), newestFirst: false, BatchSize, ct);
+                    var batch = await events.ListAsync(null, null, _lastDelivered, newestFirst: false, BatchSize, ct);
+                    heldBack = false;
                     foreach (var e in batch)
                     {
+                        if (!e.Released)
+                        {
+                            heldBack = true;
+                            break;
+                        }
                         Deliver(e);
-                        Interlocked.Exchange(ref _lastDelivered, e.Id);
+                        _lastDelivered = e.Position;
                     }
+                    more = !heldBack && batch.Count == BatchSize;
                 }
-                while (batch.Count == BatchSize);
+                while (more);
+
+                // Committed events wait for an older transaction that is still running (it may yet commit an event
+                // before them): look again shortly, backing off while it runs.
+                if (heldBack)
+                {
+                    WakeAfter(_heldBackDelay, ct);
+                    _heldBackDelay = TimeSpan.FromTicks(Math.Min(_heldBackDelay.Ticks * 2, MaxHeldBackDelay.Ticks));
+                }
+                else
+                {
+                    _heldBackDelay = FirstHeldBackDelay;
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -145,12 +164,15 @@ public sealed class EventBroadcaster(NpgsqlDataSource dataSource, EventStore eve
                 // Nothing is lost: read again from the last delivered event shortly. Any failure, so that live
                 // delivery never stops silently while streams stay open.
                 logger.LogWarning(e, "Could not read new events for live streams; retrying");
-                _ = Task.Delay(RetryReadAfter, ct).ContinueWith(_ => signals.Writer.TryWrite(true), TaskScheduler.Default);
+                WakeAfter(RetryReadAfter, ct);
             }
         }
     }
 
-    private void Deliver(EventDto e)
+    private void WakeAfter(TimeSpan delay, CancellationToken ct) =>
+        _ = Task.Delay(delay, ct).ContinueWith(_ => Wake(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
+    private void Deliver(StoredEvent e)
     {
         foreach (var (subscriberId, subscriber) in _subscribers)
         {

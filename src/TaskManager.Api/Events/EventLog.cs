@@ -22,44 +22,39 @@ public static class EventKinds
 }
 
 /// <summary>
-/// Appends a history event inside the caller's transaction and notifies listeners when that transaction commits
-/// (NOTIFY is transactional), so history and live updates can never disagree with the data.
+/// Appends a history event inside the caller's transaction, so history and live updates can never disagree with the
+/// data: the event exists exactly when the change committed.
 /// </summary>
 /// <remarks>
-/// Call it last, just before committing: it takes a lock that is held until the commit, so that events commit in the
-/// order of their ids. Readers that resume "after id N" (history cursors, Last-Event-ID) then never miss an event that
-/// got a smaller id but committed later.
+/// Nothing here serialises writers: the event records its transaction (<c>xact</c>), and readers order the log by
+/// (xact, id) and release an event only when no transaction with a smaller id can still commit (see
+/// <see cref="EventStore"/>). After committing, the writer calls <see cref="EventSignal.Committed"/> so live streams
+/// hear of it at once, here and on every other replica.
 /// </remarks>
 public static class EventLog
 {
-    public const string Channel = "task_events";
-
-    // Any constant; "EVENTS" in ASCII.
-    private const long CommitOrderLock = 0x4556454E5453;
-
     public static async Task<long> AppendAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string actor, string kind,
         Guid projectId, Guid? taskId, JsonObject data, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("""
-            SELECT pg_advisory_xact_lock(@lock);
-            WITH event AS (
-                INSERT INTO task_events (actor, kind, project_id, task_id, data)
-                VALUES (@actor, @kind, @project_id, @task_id, @data::jsonb)
-                RETURNING id)
-            SELECT id, pg_notify(@channel, id::text) FROM event
+            INSERT INTO task_events (actor, kind, project_id, task_id, data)
+            VALUES (@actor, @kind, @project_id, @task_id, @data::jsonb)
+            RETURNING id
             """, connection, transaction);
         command.Parameters.AddWithValue("actor", actor);
         command.Parameters.AddWithValue("kind", kind);
         command.Parameters.AddWithValue("project_id", projectId);
-        command.Parameters.AddWithValue("task_id", (object?)taskId ?? DBNull.Value);
+        command.Parameters.AddWithValue("task_id", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)taskId ?? DBNull.Value);
         command.Parameters.AddWithValue("data", data.ToJsonString());
-        command.Parameters.AddWithValue("channel", Channel);
-        command.Parameters.AddWithValue("lock", CommitOrderLock);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        await reader.NextResultAsync(ct);
-        await reader.ReadAsync(ct);
-        return reader.GetInt64(0);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>Commits a transaction that appended events and tells live streams about them.</summary>
+    public static async Task CommitAsync(this NpgsqlTransaction transaction, EventSignal signal, CancellationToken ct)
+    {
+        await transaction.CommitAsync(ct);
+        signal.Committed();
     }
 
     /// <summary>Records <c>field: { old, new }</c> when the value changed.</summary>

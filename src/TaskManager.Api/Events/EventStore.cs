@@ -1,53 +1,141 @@
+using System.Text;
 using System.Text.Json;
 using Npgsql;
 using TaskManager.Api.Database;
-using NpgsqlTypes;
 
 namespace TaskManager.Api.Events;
 
-/// <summary>Reads the event log: history pages, replays after a Last-Event-ID, and single events for the live stream.</summary>
+/// <summary>
+/// Where an event stands in the log: the transaction that wrote it, then its id. Every reader orders by this, so that
+/// "after" means the same thing to history, replays and live streams.
+/// </summary>
+public readonly record struct EventPosition(long Xact, long Id) : IComparable<EventPosition>
+{
+    public static readonly EventPosition Start = new(0, 0);
+
+    public int CompareTo(EventPosition other) => Xact != other.Xact ? Xact.CompareTo(other.Xact) : Id.CompareTo(other.Id);
+
+    public static bool operator >(EventPosition a, EventPosition b) => a.CompareTo(b) > 0;
+
+    public static bool operator <(EventPosition a, EventPosition b) => a.CompareTo(b) < 0;
+}
+
+/// <summary>
+/// An event as read, with its position and whether it is released: no transaction that could still commit an event
+/// before it is running (its xact is below the reading snapshot's xmin). Only released events may advance a cursor
+/// that someone resumes from; unreleased ones are committed and correct to show, but something may yet appear
+/// before them.
+/// </summary>
+public sealed record StoredEvent(EventPosition Position, bool Released, EventDto Event);
+
+/// <summary>Reads the event log: history pages, replays after a Last-Event-ID, and batches for the live stream.</summary>
 public sealed class EventStore(NpgsqlDataSource dataSource)
 {
     private const string Select = """
         SELECT e.id, e.occurred_at, e.actor, e.kind, e.project_id, p.key, e.task_id,
-               CASE WHEN t.id IS NULL THEN NULL ELSE p.key || '-' || t.number END, e.data::text
+               CASE WHEN t.id IS NULL THEN NULL ELSE p.key || '-' || t.number END, e.data::text,
+               e.xact, e.xact < mark.xmin
         FROM task_events e
+        CROSS JOIN (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) mark
         JOIN projects p ON p.id = e.project_id
         LEFT JOIN tasks t ON t.id = e.task_id
         """;
 
-    private static EventDto Read(NpgsqlDataReader r)
+    private const string SnapshotXmin = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+    private static StoredEvent Read(NpgsqlDataReader r)
     {
         using var data = JsonDocument.Parse(r.GetString(8));
-        return new(r.GetInt64(0), r.GetFieldValue<DateTimeOffset>(1), r.GetString(2), r.GetString(3), r.GetGuid(4), r.GetString(5),
+        var e = new EventDto(r.GetInt64(0), r.GetFieldValue<DateTimeOffset>(1), r.GetString(2), r.GetString(3), r.GetGuid(4), r.GetString(5),
             r.IsDBNull(6) ? null : r.GetGuid(6), r.IsDBNull(7) ? null : r.GetString(7), data.RootElement.Clone());
+        return new StoredEvent(new EventPosition(r.GetInt64(9), e.Id), r.GetBoolean(10), e);
     }
 
     /// <summary>
-    /// Events of one task or one project (or all when both are null) past <paramref name="cursorId"/>: oldest first,
-    /// or newest first.
+    /// Events of one task or one project (or all when both are null) past <paramref name="cursor"/>, in log order:
+    /// oldest first, or newest first.
     /// </summary>
-    public async Task<List<EventDto>> ListAsync(Guid? projectId, Guid? taskId, long? cursorId, bool newestFirst, int limit, CancellationToken ct)
+    public async Task<List<StoredEvent>> ListAsync(
+        Guid? projectId, Guid? taskId, EventPosition? cursor, bool newestFirst, int limit, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
-            {Select}
-            WHERE (@cursor::bigint IS NULL OR {(newestFirst ? "e.id < @cursor" : "e.id > @cursor")})
-              AND (@project_id::uuid IS NULL OR e.project_id = @project_id)
-              AND (@task_id::uuid IS NULL OR e.task_id = @task_id)
-            ORDER BY e.id {(newestFirst ? "DESC" : "ASC")}
-            LIMIT @limit
-            """);
-        command.Parameters.AddWithValue("cursor", NpgsqlDbType.Bigint, (object?)cursorId ?? DBNull.Value);
-        command.Parameters.AddWithValue("project_id", NpgsqlDbType.Uuid, (object?)projectId ?? DBNull.Value);
-        command.Parameters.AddWithValue("task_id", NpgsqlDbType.Uuid, (object?)taskId ?? DBNull.Value);
+        // Only the conditions that apply, so that each combination is one plan on its index.
+        var where = new StringBuilder("WHERE true");
+        await using var command = dataSource.CreateCommand();
+        if (cursor is { } c)
+        {
+            where.Append(newestFirst ? " AND (e.xact, e.id) < (@xact, @id)" : " AND (e.xact, e.id) > (@xact, @id)");
+            command.Parameters.AddWithValue("xact", c.Xact);
+            command.Parameters.AddWithValue("id", c.Id);
+        }
+        if (projectId is { } project)
+        {
+            where.Append(" AND e.project_id = @project_id");
+            command.Parameters.AddWithValue("project_id", project);
+        }
+        if (taskId is { } task)
+        {
+            where.Append(" AND e.task_id = @task_id");
+            command.Parameters.AddWithValue("task_id", task);
+        }
+        var order = newestFirst ? "DESC" : "ASC";
+        command.CommandText = $"{Select}\n{where}\nORDER BY e.xact {order}, e.id {order}\nLIMIT @limit";
         command.Parameters.AddWithValue("limit", limit);
         return await command.ReadAllAsync(Read, ct);
     }
 
-    /// <summary>The id of the newest event, or 0 when there is none.</summary>
-    public async Task<long> LatestIdAsync(CancellationToken ct)
+    /// <summary>The position of the newest released event, or <see cref="EventPosition.Start"/> when there is none.</summary>
+    public async Task<EventPosition> LatestReleasedAsync(CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("SELECT COALESCE(max(id), 0) FROM task_events");
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        await using var command = dataSource.CreateCommand($"""
+            SELECT xact, id FROM task_events WHERE xact < {SnapshotXmin}
+            ORDER BY xact DESC, id DESC LIMIT 1
+            """);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? new EventPosition(reader.GetInt64(0), reader.GetInt64(1)) : EventPosition.Start;
+    }
+
+    /// <summary>
+    /// Where a stream without a resume point starts: after the newest released event, skipping the events that are
+    /// committed already but not yet released (usually none or a few), so that it carries exactly what commits later.
+    /// </summary>
+    public async Task<(EventPosition Released, HashSet<long> AlreadyCommitted)> StartingPointAsync(CancellationToken ct)
+    {
+        // One statement, so both halves see the same snapshot.
+        await using var command = dataSource.CreateCommand($"""
+            WITH mark AS (SELECT {SnapshotXmin} AS xmin),
+            latest AS (
+                SELECT e.xact, e.id FROM task_events e, mark WHERE e.xact < mark.xmin
+                ORDER BY e.xact DESC, e.id DESC LIMIT 1)
+            SELECT xact, id, true FROM latest
+            UNION ALL
+            SELECT e.xact, e.id, false FROM task_events e, mark WHERE e.xact >= mark.xmin
+            """);
+        var released = EventPosition.Start;
+        var committed = new HashSet<long>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            if (reader.GetBoolean(2))
+            {
+                released = new EventPosition(reader.GetInt64(0), reader.GetInt64(1));
+            }
+            else
+            {
+                committed.Add(reader.GetInt64(1));
+            }
+        }
+        return (released, committed);
+    }
+
+    /// <summary>Where event <paramref name="id"/> stands (0: before the first event); null when there is no such event.</summary>
+    public async Task<EventPosition?> PositionOfAsync(long id, CancellationToken ct)
+    {
+        if (id == 0)
+        {
+            return EventPosition.Start;
+        }
+        await using var command = dataSource.CreateCommand("SELECT xact FROM task_events WHERE id = @id");
+        command.Parameters.AddWithValue("id", id);
+        return await command.ExecuteScalarAsync(ct) is long xact ? new EventPosition(xact, id) : null;
     }
 }

@@ -101,43 +101,52 @@ public static class EventsApi
                 validation.Add("Last-Event-ID", "Last-Event-ID must be the id of an event this stream sent.");
             }
         }
+        EventPosition? resumeAt = null;
+        if (validation.IsValid && resumeAfter is { } id && (resumeAt = await events.PositionOfAsync(id, ct)) is null)
+        {
+            validation.Add(header.Length > 0 ? "Last-Event-ID" : "lastEventId", $"There is no event {id}: resume with the id of an event this stream sent, or 0 for all.");
+        }
         if (!validation.IsValid)
         {
             return validation.Problem();
         }
-        return TypedResults.ServerSentEvents(Stream(request.HttpContext, options.Value.KeepAlive, tokens, projectId, resumeAfter, events, broadcaster, ct));
+        return TypedResults.ServerSentEvents(Stream(request.HttpContext, options.Value.KeepAlive, tokens, projectId, resumeAt, events, broadcaster, ct));
     }
 
     /// <summary>
     /// Subscribes before replaying, so nothing committed in between is missed; events the replay already sent are
     /// skipped when they arrive live. The response headers go out once the subscription exists, so a client that has
-    /// them knows every later change will reach it.
+    /// them knows every later change will reach it. Events go out in log order (see <see cref="EventPosition"/>), and
+    /// only released ones, so a client resuming after any event it received misses nothing.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<EventDto>> Stream(
-        HttpContext http, TimeSpan keepAlive, TokenValidator tokens, Guid? projectId, long? resumeAfter, EventStore events, EventBroadcaster broadcaster,
+        HttpContext http, TimeSpan keepAlive, TokenValidator tokens, Guid? projectId, EventPosition? resumeAt, EventStore events, EventBroadcaster broadcaster,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var response = http.Response;
         using var subscription = broadcaster.Subscribe();
-        // Without a resume point the stream carries exactly the changes committed after it subscribed: events commit
-        // in id order, so that is everything after the newest id now.
-        var lastSent = resumeAfter ?? await events.LatestIdAsync(ct);
+        // Without a resume point the stream carries exactly the changes committed after it subscribed.
+        var (lastSent, alreadyCommitted) = resumeAt is { } position ? (position, []) : await events.StartingPointAsync(ct);
         // An SSE comment line: sends the headers and tells the client the stream is live before any event exists.
         await response.Body.WriteAsync(": subscribed\n\n"u8.ToArray(), ct);
         await response.Body.FlushAsync(ct);
-        if (resumeAfter is not null)
+        if (resumeAt is not null)
         {
-            while (true)
+            // Up to the first event not yet released: the live subscription brings it once it is.
+            var more = true;
+            while (more)
             {
                 var replay = await events.ListAsync(projectId, null, lastSent, newestFirst: false, Paging.MaxLimit, ct);
+                more = replay.Count == Paging.MaxLimit;
                 foreach (var e in replay)
                 {
-                    lastSent = e.Id;
-                    yield return Item(e);
-                }
-                if (replay.Count < Paging.MaxLimit)
-                {
-                    break;
+                    if (!e.Released)
+                    {
+                        more = false;
+                        break;
+                    }
+                    lastSent = e.Position;
+                    yield return Item(e.Event);
                 }
             }
         }
@@ -159,11 +168,11 @@ public static class EventsApi
             }
             while (subscription.Reader.TryRead(out var e))
             {
-                if (e.Id > lastSent && (projectId is null || e.ProjectId == projectId))
+                if (e.Position > lastSent && (projectId is null || e.Event.ProjectId == projectId) && !alreadyCommitted.Contains(e.Event.Id))
                 {
-                    lastSent = e.Id;
+                    lastSent = e.Position;
                     lastWrite = DateTime.UtcNow;
-                    yield return Item(e);
+                    yield return Item(e.Event);
                 }
             }
             // Filtered-out traffic writes nothing: keep the connection from looking idle to proxies.
@@ -177,7 +186,7 @@ public static class EventsApi
     }
 
     /// <summary>True when events are waiting, false when the channel was completed, null when <paramref name="timeout"/> passed.</summary>
-    private static async Task<bool?> WaitAsync(ChannelReader<EventDto> reader, TimeSpan timeout, CancellationToken ct)
+    private static async Task<bool?> WaitAsync(ChannelReader<StoredEvent> reader, TimeSpan timeout, CancellationToken ct)
     {
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
         idle.CancelAfter(timeout);
@@ -212,22 +221,44 @@ public static class EventsApi
 
     private static SseItem<EventDto> Item(EventDto e) => new(e, e.Kind) { EventId = e.Id.ToString() };
 
-    private static bool TryReadPaging(int? limit, string? cursor, string? order, out (long? Cursor, bool NewestFirst) paging, out ValidationProblem problem)
+    private static bool TryReadPaging(int? limit, string? cursor, string? order, out (EventPosition? Cursor, bool NewestFirst) paging, out ValidationProblem problem)
     {
         var validation = new Validation();
         Paging.ValidateLimit(limit, validation);
         var newestFirst = Paging.ReadOrder(order, validation);
-        paging = (Paging.DecodeSingle<long>(cursor, validation), newestFirst);
+        EventPosition? position = null;
+        if (cursor is not null)
+        {
+            if (Paging.Decode(cursor, 2) is [var xact, var id] && long.TryParse(xact, out var x) && long.TryParse(id, out var i) && x >= 0 && i >= 0)
+            {
+                position = new EventPosition(x, i);
+            }
+            else
+            {
+                validation.Add("cursor", Paging.BadCursor);
+            }
+        }
+        paging = (position, newestFirst);
         problem = validation.Problem();
         return validation.IsValid;
     }
 
+    /// <summary>
+    /// A page of history. Oldest first, the page shows every committed event (your own write included), but a next
+    /// cursor only ever points at a released one: the unreleased tail of a full page is left for the next page, where
+    /// anything that commits before it meanwhile will also be.
+    /// </summary>
     private static async Task<Page<EventDto>> PageAsync(
-        EventStore events, Guid projectId, Guid? taskId, (long? Cursor, bool NewestFirst) paging, int? limit, CancellationToken ct)
+        EventStore events, Guid projectId, Guid? taskId, (EventPosition? Cursor, bool NewestFirst) paging, int? limit, CancellationToken ct)
     {
         var pageSize = limit ?? Paging.DefaultLimit;
         var rows = await events.ListAsync(projectId, taskId, paging.Cursor, paging.NewestFirst, pageSize + 1, ct);
-        var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Id.ToString()) : null;
-        return new Page<EventDto>([.. rows.Take(pageSize)], next);
+        if (rows.Count <= pageSize)
+        {
+            return new Page<EventDto>([.. rows.Select(r => r.Event)], null);
+        }
+        var page = rows.Take(pageSize).TakeWhile(r => paging.NewestFirst || r.Released).ToList();
+        var last = page.Count > 0 ? page[^1].Position : paging.Cursor ?? EventPosition.Start;
+        return new Page<EventDto>([.. page.Select(r => r.Event)], Paging.Encode(last.Xact.ToString(), last.Id.ToString()));
     }
 }

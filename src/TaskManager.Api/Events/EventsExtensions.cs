@@ -21,6 +21,7 @@ public static class EventsExtensions
                 $"The field KeepAlive must be between {EventStreamOptions.MinKeepAlive} and {EventStreamOptions.MaxKeepAlive}.")
             .ValidateOnStart();
         builder.Services.AddSingleton<EventStore>();
+        builder.Services.AddSingleton<EventSignal>();
         builder.Services.AddSingleton<EventBroadcaster>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventBroadcaster>());
         return builder;

@@ -8,7 +8,7 @@ using TaskManager.Api.Http;
 namespace TaskManager.Api.Projects;
 
 /// <summary>SQL for projects. Every write runs in one transaction with its history event.</summary>
-public sealed class ProjectStore(NpgsqlDataSource dataSource)
+public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal)
 {
     private const string Select = """
         SELECT p.id, p.key, p.title, p.description, p.pinned, p.archived_at, p.archived_by,
@@ -44,7 +44,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
         var row = (await FindAsync(connection, transaction, id.ToString(), forUpdate: false, ct))!;
         await EventLog.AppendAsync(connection, transaction, actor, EventKinds.ProjectCreated, row.Id, null,
             new JsonObject { ["key"] = row.Key, ["title"] = row.Title }, ct);
-        await transaction.CommitAsync(ct);
+        await transaction.CommitAsync(signal, ct);
         return row;
     }
 
@@ -145,7 +145,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource)
     private Task<WriteResult<ProjectRow>> WriteAsync(
         string reference, int? expectedVersion,
         Func<NpgsqlConnection, NpgsqlTransaction, ProjectRow, Task<WriteResult<ProjectRow>>> write, CancellationToken ct) =>
-        LockedWrite.RunAsync(dataSource,
+        LockedWrite.RunAsync(dataSource, signal,
             (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
             row => row.Version, expectedVersion, write, ct);
 

@@ -13,7 +13,7 @@ public sealed record TaskFilter(
     Guid? ParentId, bool ReadyOnly, string? Query, bool IncludeArchived);
 
 /// <summary>SQL for tasks. Every write runs in one transaction with its history event.</summary>
-public sealed class TaskStore(NpgsqlDataSource dataSource)
+public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
 {
     // Room between appended tasks, so most moves find a midpoint with few digits.
     private const int PositionGap = 1024;
@@ -148,7 +148,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
             ["labels"] = EventLog.ToNode(row.Labels),
             ["parentId"] = EventLog.ToNode(row.ParentId),
         }, ct);
-        await transaction.CommitAsync(ct);
+        await transaction.CommitAsync(signal, ct);
         return row;
     }
 
@@ -374,7 +374,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         changes.Change("assignee", previousAssignee, assignee);
         await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskClaimed, row.ProjectId, row.Id,
             new JsonObject { ["ref"] = row.Ref, ["changes"] = changes }, ct);
-        await transaction.CommitAsync(ct);
+        await transaction.CommitAsync(signal, ct);
         return row;
     }
 
@@ -513,7 +513,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource)
         TaskReference reference, int? expectedVersion,
         Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<WriteResult<TaskRow>>> write, CancellationToken ct,
         string? exclusiveSection = null) =>
-        LockedWrite.RunAsync(dataSource,
+        LockedWrite.RunAsync(dataSource, signal,
             (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
             row => row.Version, expectedVersion, write, ct, exclusiveSection);
 

@@ -13,15 +13,8 @@ public sealed class MigrationTests(AppFixture app)
     [Fact]
     public async Task Replicas_starting_together_migrate_an_empty_database_once()
     {
-        var database = "replicas_" + Guid.NewGuid().ToString("N");
-        var server = new NpgsqlConnectionStringBuilder(app.DatabaseConnectionString) { Database = "postgres", Pooling = false };
-        await using (var admin = new NpgsqlConnection(server.ConnectionString))
-        {
-            await admin.OpenAsync(TestHelpers.Ct).Timeout();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
-            await create.ExecuteNonQueryAsync(TestHelpers.Ct).Timeout();
-        }
-        var connectionString = new NpgsqlConnectionStringBuilder(app.DatabaseConnectionString) { Database = database }.ConnectionString;
+        await using var database = await ScratchDatabase.CreateAsync(app.DatabaseConnectionString, "replicas");
+        var connectionString = database.ConnectionString;
 
         var replicas = Enumerable.Range(0, 3).Select(_ => new ApiFactory(connectionString, app.AdminToken)).ToArray();
         try
@@ -51,10 +44,6 @@ public sealed class MigrationTests(AppFixture app)
             {
                 await replica.DisposeAsync().AsTask().Timeout();
             }
-            await using var admin = new NpgsqlConnection(server.ConnectionString);
-            await admin.OpenAsync(TestHelpers.Ct).Timeout();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE {database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync(TestHelpers.Ct).Timeout();
         }
     }
 }
