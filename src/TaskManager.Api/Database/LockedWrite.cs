@@ -52,8 +52,15 @@ public static class LockedWrite
     /// </summary>
     public static async Task EnterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string section, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext(@section))", connection, transaction);
-        command.Parameters.AddWithValue("section", section);
-        await command.ExecuteNonQueryAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { Enter(section) } };
+        await batch.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary><see cref="EnterAsync"/> as a statement of a batch; it returns one row (see <see cref="Sections"/>).</summary>
+    public static NpgsqlBatchCommand Enter(string section) => new(EnterSql) { Parameters = { new("section", section) } };
+
+    /// <summary>How many sections a batch enters: each returns a result of its own.</summary>
+    public static int Sections(NpgsqlBatch batch) => batch.BatchCommands.Count<NpgsqlBatchCommand>(c => c.CommandText == EnterSql);
+
+    private const string EnterSql = "SELECT pg_advisory_xact_lock(hashtext(@section))";
 }

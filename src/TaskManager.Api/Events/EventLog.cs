@@ -33,22 +33,46 @@ public static class EventKinds
 /// </remarks>
 public static class EventLog
 {
-    public static async Task<long> AppendAsync(
+    public static async Task AppendAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string actor, string kind,
         Guid projectId, Guid? taskId, JsonObject data, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("""
-            INSERT INTO task_events (actor, kind, project_id, task_id, data)
-            VALUES (@actor, @kind, @project_id, @task_id, @data::jsonb)
-            RETURNING id
-            """, connection, transaction);
-        command.Parameters.AddWithValue("actor", actor);
-        command.Parameters.AddWithValue("kind", kind);
-        command.Parameters.AddWithValue("project_id", projectId);
-        command.Parameters.AddWithValue("task_id", NpgsqlTypes.NpgsqlDbType.Uuid, (object?)taskId ?? DBNull.Value);
-        command.Parameters.AddWithValue("data", data.ToJsonString());
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { Append(actor, kind, projectId, taskId, data) } };
+        await batch.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>
+    /// The insert of <see cref="AppendAsync"/> as a statement of the writer's batch (it returns no rows).
+    /// <paramref name="extraData"/>: a jsonb expression merged into the data, for what only the database knows yet;
+    /// <paramref name="onlyIf"/>: a condition for appending at all. Both may use <c>@task_id</c>.
+    /// </summary>
+    public static NpgsqlBatchCommand Append(
+        string actor, string kind, Guid projectId, Guid? taskId, JsonObject data, string? extraData = null, string? onlyIf = null) =>
+        new($"""
+            INSERT INTO task_events (actor, kind, project_id, task_id, data)
+            SELECT @actor, @kind, @project_id, @task_id, @data::jsonb{(extraData is null ? "" : " || " + extraData)}
+            {(onlyIf is null ? "" : "WHERE " + onlyIf)}
+            """)
+        {
+            Parameters =
+            {
+                new("actor", actor),
+                new("kind", kind),
+                new("project_id", projectId),
+                new("task_id", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)taskId ?? DBNull.Value },
+                new("data", data.ToJsonString()),
+            },
+        };
+
+    /// <summary>
+    /// For <see cref="Append"/>'s extra data: the ids of the tasks <c>@task_id</c> blocks (<c>dependents</c>), when it
+    /// has any. A task entering or leaving done unblocks or blocks them again; their change is not an event of their
+    /// own, so this event names them for readers that show blocked markers.
+    /// </summary>
+    public const string DependentsData = """
+        COALESCE((SELECT jsonb_build_object('dependents', jsonb_agg(task_id ORDER BY task_id))
+                  FROM task_dependencies WHERE blocker_id = @task_id HAVING count(*) > 0), '{}')
+        """;
 
     /// <summary>Commits a transaction that appended events and tells live streams about them.</summary>
     public static async Task CommitAsync(this NpgsqlTransaction transaction, EventSignal signal, CancellationToken ct)

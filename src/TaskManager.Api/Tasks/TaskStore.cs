@@ -60,43 +60,85 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
     private static async Task<TaskRow?> FindAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, TaskReference reference, bool forUpdate, CancellationToken ct)
     {
-        if (forUpdate)
+        if (!forUpdate)
         {
-            // Lock first, then read in a new statement: a statement that waited for the lock still sees its old
-            // snapshot in subqueries (such as open blockers), the next statement sees what the other writer committed.
-            await using var lockRow = new NpgsqlCommand("""
-                SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id
-                WHERE (@id::uuid IS NOT NULL AND t.id = @id) OR (p.key = @key AND t.number = @number)
-                FOR NO KEY UPDATE OF t
+            await using var command = new NpgsqlCommand($"""
+                {Select}
+                WHERE {Where(reference)}
                 """, connection, transaction);
-            AddReference(lockRow, reference);
-            if (await lockRow.ExecuteScalarAsync(ct) is not Guid id)
-            {
-                return null;
-            }
-            reference = new TaskReference(id, null, 0);
+            AddReference(command, reference);
+            return await command.ReadFirstOrDefaultAsync(Read, ct);
         }
-        await using var command = new NpgsqlCommand($"""
+
+        // Lock first, then read in a statement of its own (one round trip for both): a statement that waited for the
+        // lock still sees its old snapshot in subqueries (such as open blockers), the next statement sees what the
+        // other writer committed.
+        var lockRow = new NpgsqlBatchCommand($"""
+            SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id
+            WHERE {Where(reference)}
+            FOR NO KEY UPDATE OF t
+            """);
+        var read = new NpgsqlBatchCommand($"""
             {Select}
-            WHERE (@id::uuid IS NOT NULL AND t.id = @id) OR (p.key = @key AND t.number = @number)
-            """, connection, transaction);
-        AddReference(command, reference);
-        return await command.ReadFirstOrDefaultAsync(Read, ct);
+            WHERE {Where(reference)}
+            """);
+        AddReference(lockRow.Parameters, reference);
+        AddReference(read.Parameters, reference);
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { lockRow, read } };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        await reader.NextResultAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
 
-    private static void AddReference(NpgsqlCommand command, TaskReference reference)
+    // By id or by reference: two statements, each with one plan on its own index.
+    private static string Where(TaskReference reference) =>
+        reference.Id is not null ? "t.id = @id" : "p.key = @key AND t.number = @number";
+
+    private static void AddReference(NpgsqlCommand command, TaskReference reference) => AddReference(command.Parameters, reference);
+
+    private static void AddReference(NpgsqlParameterCollection parameters, TaskReference reference)
     {
-        command.Parameters.AddWithValue("id", NpgsqlDbType.Uuid, (object?)reference.Id ?? DBNull.Value);
-        command.Parameters.AddWithValue("key", NpgsqlDbType.Text, (object?)reference.ProjectKey ?? DBNull.Value);
-        command.Parameters.AddWithValue("number", reference.Number);
+        if (reference.Id is { } id)
+        {
+            parameters.AddWithValue("id", id);
+        }
+        else
+        {
+            parameters.AddWithValue("key", reference.ProjectKey!);
+            parameters.AddWithValue("number", reference.Number);
+        }
     }
 
     /// <summary>
     /// Serialises position changes within one status column, so two moves into the same gap cannot take the same
-    /// midpoint. Taken after the task's row lock and before the event lock, like every other section.
+    /// midpoint. Taken after the moved task's row lock, and by a create before the project row lock (nothing holds a
+    /// project row while waiting for a column).
     /// </summary>
     private static Task EnterColumnAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid projectId, TaskState status, CancellationToken ct) =>
-        LockedWrite.EnterAsync(connection, transaction, $"column:{projectId}:{Naming.SnakeCase(status)}", ct);
+        LockedWrite.EnterAsync(connection, transaction, ColumnSection(projectId, status), ct);
+
+    private static string ColumnSection(Guid projectId, TaskState status) => $"column:{projectId}:{Naming.SnakeCase(status)}";
+
+    /// <summary>Reads the task again, as a batch's last statement.</summary>
+    private static NpgsqlBatchCommand ReRead(Guid id) => new($"{Select}\nWHERE t.id = @id") { Parameters = { new("id", id) } };
+
+    /// <summary>
+    /// Runs a write's batch: sections entered, statements without rows, and last <see cref="ReRead"/>. Returns the
+    /// task as it reads it, or null when there is none.
+    /// </summary>
+    private static async Task<TaskRow?> WriteAndReReadAsync(NpgsqlBatch batch, CancellationToken ct)
+    {
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        for (var sections = LockedWrite.Sections(batch); sections > 0; sections--)
+        {
+            await reader.NextResultAsync(ct);
+        }
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
 
     private static async Task<TaskRow> ReReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken ct) =>
         (await FindAsync(connection, transaction, new TaskReference(id, null, 0), forUpdate: false, ct))!;
@@ -106,48 +148,47 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-
-        // Taking the number locks the project row, so numbers are gap-free and unique under concurrency.
-        await using var number = new NpgsqlCommand("""
-            UPDATE projects SET next_task_number = next_task_number + 1
-            WHERE id = @project_id AND archived_at IS NULL
-            RETURNING next_task_number - 1
-            """, connection, transaction);
-        number.Parameters.AddWithValue("project_id", projectId);
-        if (await number.ExecuteScalarAsync(ct) is not int taskNumber)
+        var id = Guid.CreateVersion7();
+        // Taking the number locks the project row, so numbers are gap-free and unique under concurrency; the column is
+        // entered first, in a statement of its own, so that the end of the column is read after whoever moved a task
+        // into it has committed.
+        var insert = new NpgsqlBatchCommand("""
+            WITH number AS (
+                UPDATE projects SET next_task_number = next_task_number + 1
+                WHERE id = @project_id AND archived_at IS NULL
+                RETURNING next_task_number - 1 AS number)
+            INSERT INTO tasks (id, project_id, number, parent_id, title, description, status, priority, assignee,
+                               labels, due_date, position, created_by, updated_by)
+            SELECT @id, @project_id, number.number, @parent_id, @title, @description, @status, @priority, @assignee,
+                   @labels, @due_date,
+                   COALESCE((SELECT max(position) FROM tasks WHERE project_id = @project_id AND status = @status), 0) + @gap,
+                   @actor, @actor
+            FROM number
+            """);
+        insert.Parameters.AddWithValue("id", id);
+        insert.Parameters.AddWithValue("project_id", projectId);
+        AddValues(insert.Parameters, values);
+        insert.Parameters.AddWithValue("gap", PositionGap);
+        insert.Parameters.AddWithValue("actor", actor);
+        var created = EventLog.Append(actor, EventKinds.TaskCreated, projectId, id, new JsonObject
+        {
+            ["title"] = values.Title,
+            ["status"] = EventLog.ToNode(values.Status),
+            ["priority"] = EventLog.ToNode(values.Priority),
+            ["assignee"] = values.Assignee,
+            ["labels"] = EventLog.ToNode(values.Labels),
+            ["parentId"] = EventLog.ToNode(values.ParentId),
+        },
+        extraData: "(SELECT jsonb_build_object('ref', p.key || '-' || t.number) FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = @task_id)",
+        onlyIf: "EXISTS (SELECT 1 FROM tasks WHERE id = @task_id)");
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands = { LockedWrite.Enter(ColumnSection(projectId, values.Status)), insert, created, ReRead(id) },
+        };
+        if (await WriteAndReReadAsync(batch, ct) is not { } row)
         {
             return null;
         }
-
-        await EnterColumnAsync(connection, transaction, projectId, values.Status, ct);
-        var id = Guid.CreateVersion7();
-        await using var insert = new NpgsqlCommand("""
-            INSERT INTO tasks (id, project_id, number, parent_id, title, description, status, priority, assignee,
-                               labels, due_date, position, created_by, updated_by)
-            VALUES (@id, @project_id, @number, @parent_id, @title, @description, @status, @priority, @assignee,
-                    @labels, @due_date,
-                    COALESCE((SELECT max(position) FROM tasks WHERE project_id = @project_id AND status = @status), 0) + @gap,
-                    @actor, @actor)
-            """, connection, transaction);
-        insert.Parameters.AddWithValue("id", id);
-        insert.Parameters.AddWithValue("project_id", projectId);
-        insert.Parameters.AddWithValue("number", taskNumber);
-        AddValues(insert, values);
-        insert.Parameters.AddWithValue("gap", PositionGap);
-        insert.Parameters.AddWithValue("actor", actor);
-        await insert.ExecuteNonQueryAsync(ct);
-
-        var row = await ReReadAsync(connection, transaction, id, ct);
-        await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskCreated, projectId, id, new JsonObject
-        {
-            ["ref"] = row.Ref,
-            ["title"] = row.Title,
-            ["status"] = EventLog.ToNode(row.Status),
-            ["priority"] = EventLog.ToNode(row.Priority),
-            ["assignee"] = row.Assignee,
-            ["labels"] = EventLog.ToNode(row.Labels),
-            ["parentId"] = EventLog.ToNode(row.ParentId),
-        }, ct);
         await transaction.CommitAsync(signal, ct);
         return row;
     }
@@ -184,11 +225,14 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
                 return new WriteResult<TaskRow>.Invalid("parent", parentProblem);
             }
 
+            // One round trip: enter the new column (a statement of its own, so the end of the column is read after
+            // it), update, append the event, read the task back.
+            await using var batch = new NpgsqlBatch(connection, transaction);
             if (next.Status != current.Status)
             {
-                await EnterColumnAsync(connection, transaction, current.ProjectId, next.Status, ct);
+                batch.BatchCommands.Add(LockedWrite.Enter(ColumnSection(current.ProjectId, next.Status)));
             }
-            await using var update = new NpgsqlCommand("""
+            var update = new NpgsqlBatchCommand("""
                 UPDATE tasks SET
                     title = @title, description = @description, status = @status, priority = @priority,
                     assignee = @assignee, labels = @labels, due_date = @due_date, parent_id = @parent_id,
@@ -196,19 +240,17 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
                         ELSE COALESCE((SELECT max(position) FROM tasks WHERE project_id = @project_id AND status = @status), 0) + @gap END,
                     updated_at = now(), updated_by = @actor, version = version + 1
                 WHERE id = @id
-                """, connection, transaction);
+                """);
             update.Parameters.AddWithValue("id", current.Id);
             update.Parameters.AddWithValue("project_id", current.ProjectId);
-            AddValues(update, next);
+            AddValues(update.Parameters, next);
             update.Parameters.AddWithValue("gap", PositionGap);
             update.Parameters.AddWithValue("actor", actor);
-            await update.ExecuteNonQueryAsync(ct);
-
-            var updated = await ReReadAsync(connection, transaction, current.Id, ct);
-            var data = new JsonObject { ["ref"] = current.Ref, ["changes"] = changes };
-            await AddDependentsAsync(connection, transaction, current, next.Status, data, ct);
-            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskUpdated, current.ProjectId, current.Id, data, ct);
-            return new WriteResult<TaskRow>.Done(updated);
+            batch.BatchCommands.Add(update);
+            batch.BatchCommands.Add(EventLog.Append(actor, EventKinds.TaskUpdated, current.ProjectId, current.Id,
+                new JsonObject { ["ref"] = current.Ref, ["changes"] = changes }, Dependents(current.Status, next.Status)));
+            batch.BatchCommands.Add(ReRead(current.Id));
+            return new WriteResult<TaskRow>.Done((await WriteAndReReadAsync(batch, ct))!);
         }, ct: ct);
 
     /// <summary>
@@ -287,10 +329,15 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
                 // Every position in the column changed: readers that keep a copy of it must read it again.
                 data["rebalanced"] = true;
             }
-            await AddDependentsAsync(connection, transaction, current, target, data, ct);
-            var updated = await ReReadAsync(connection, transaction, current.Id, ct);
-            await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskMoved, current.ProjectId, current.Id, data, ct);
-            return new WriteResult<TaskRow>.Done(updated);
+            await using var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    EventLog.Append(actor, EventKinds.TaskMoved, current.ProjectId, current.Id, data, Dependents(current.Status, target)),
+                    ReRead(current.Id),
+                },
+            };
+            return new WriteResult<TaskRow>.Done((await WriteAndReReadAsync(batch, ct))!);
         }, ct);
 
     /// <summary>Archives or restores a task; doing it twice changes nothing the second time.</summary>
@@ -477,34 +524,72 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
     /// <summary>Ordered by manual position (then id), which keeps a status column in its board order.</summary>
     public async Task<List<TaskRow>> ListAsync(TaskFilter filter, (string Position, Guid Id)? after, int limit, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
-            {Select}
-            WHERE (@project_id::uuid IS NULL OR t.project_id = @project_id)
-              AND (@statuses::text[] IS NULL OR t.status = ANY (@statuses))
-              AND (@assignee::text IS NULL OR t.assignee = @assignee)
-              AND (@label::text IS NULL OR t.labels @> ARRAY[@label])
-              AND (@priorities::text[] IS NULL OR t.priority = ANY (@priorities))
-              AND (@parent_id::uuid IS NULL OR t.parent_id = @parent_id)
-              AND (@query::text IS NULL OR t.search @@ websearch_to_tsquery('simple', @query))
-              AND (@include_archived OR (t.archived_at IS NULL AND p.archived_at IS NULL))
-              AND (NOT @ready_only OR (t.status = 'todo' AND t.archived_at IS NULL AND p.archived_at IS NULL AND NOT EXISTS (
+        // Only the conditions that apply, so that each combination of filters has a plan of its own: one column of one
+        // project walks (project_id, status, position, id) in order and stops after the page.
+        await using var command = dataSource.CreateCommand();
+        var where = new List<string>();
+        void Add(string condition, params (string Name, object Value)[] parameters)
+        {
+            where.Add(condition);
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+        }
+        if (filter.ProjectId is { } projectId)
+        {
+            Add("t.project_id = @project_id", ("project_id", projectId));
+        }
+        if (filter.Statuses is [var status])
+        {
+            Add("t.status = @status", ("status", status));
+        }
+        else if (filter.Statuses is not null)
+        {
+            Add("t.status = ANY (@statuses)", ("statuses", filter.Statuses));
+        }
+        if (filter.Assignee is not null)
+        {
+            Add("t.assignee = @assignee", ("assignee", filter.Assignee));
+        }
+        if (filter.Label is not null)
+        {
+            Add("t.labels @> ARRAY[@label]", ("label", filter.Label));
+        }
+        if (filter.Priorities is not null)
+        {
+            Add("t.priority = ANY (@priorities)", ("priorities", filter.Priorities));
+        }
+        if (filter.ParentId is { } parentId)
+        {
+            Add("t.parent_id = @parent_id", ("parent_id", parentId));
+        }
+        if (filter.Query is not null)
+        {
+            Add("t.search @@ websearch_to_tsquery('simple', @query)", ("query", filter.Query));
+        }
+        if (!filter.IncludeArchived)
+        {
+            Add("t.archived_at IS NULL AND p.archived_at IS NULL");
+        }
+        if (filter.ReadyOnly)
+        {
+            Add($"""
+                t.status = 'todo' AND t.archived_at IS NULL AND p.archived_at IS NULL AND NOT EXISTS (
                     SELECT 1 FROM task_dependencies d JOIN tasks b ON b.id = d.blocker_id
-                    WHERE d.task_id = t.id AND {OpenBlocker})))
-              AND (@after_position::numeric IS NULL OR (t.position, t.id) > (@after_position::numeric, @after_id))
+                    WHERE d.task_id = t.id AND {OpenBlocker})
+                """);
+        }
+        if (after is { } a)
+        {
+            Add("(t.position, t.id) > (@after_position::numeric, @after_id)", ("after_position", a.Position), ("after_id", a.Id));
+        }
+        command.CommandText = $"""
+            {Select}
+            {(where.Count > 0 ? "WHERE " + string.Join("\n  AND ", where) : "")}
             ORDER BY t.position, t.id
             LIMIT @limit
-            """);
-        command.Parameters.AddWithValue("project_id", NpgsqlDbType.Uuid, (object?)filter.ProjectId ?? DBNull.Value);
-        command.Parameters.AddWithValue("statuses", NpgsqlDbType.Array | NpgsqlDbType.Text, (object?)filter.Statuses ?? DBNull.Value);
-        command.Parameters.AddWithValue("assignee", NpgsqlDbType.Text, (object?)filter.Assignee ?? DBNull.Value);
-        command.Parameters.AddWithValue("label", NpgsqlDbType.Text, (object?)filter.Label ?? DBNull.Value);
-        command.Parameters.AddWithValue("priorities", NpgsqlDbType.Array | NpgsqlDbType.Text, (object?)filter.Priorities ?? DBNull.Value);
-        command.Parameters.AddWithValue("parent_id", NpgsqlDbType.Uuid, (object?)filter.ParentId ?? DBNull.Value);
-        command.Parameters.AddWithValue("query", NpgsqlDbType.Text, (object?)filter.Query ?? DBNull.Value);
-        command.Parameters.AddWithValue("include_archived", filter.IncludeArchived);
-        command.Parameters.AddWithValue("ready_only", filter.ReadyOnly);
-        command.Parameters.AddWithValue("after_position", NpgsqlDbType.Text, (object?)after?.Position ?? DBNull.Value);
-        command.Parameters.AddWithValue("after_id", NpgsqlDbType.Uuid, (object?)after?.Id ?? DBNull.Value);
+            """;
         command.Parameters.AddWithValue("limit", limit);
         return await command.ReadAllAsync(Read, ct);
     }
@@ -539,27 +624,9 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
         return await rebalance.ExecuteNonQueryAsync(ct) > 0;
     }
 
-    /// <summary>
-    /// A task entering or leaving done unblocks or blocks again the tasks that depend on it, in any project; their
-    /// change is not an event of their own, so the event of this one names them (<c>dependents</c>, task ids) for
-    /// readers that show blocked markers.
-    /// </summary>
-    private static async Task AddDependentsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, TaskRow current, TaskState target, JsonObject data, CancellationToken ct)
-    {
-        if (current.Status == target || (current.Status != TaskState.Done && target != TaskState.Done))
-        {
-            return;
-        }
-        await using var dependents = new NpgsqlCommand(
-            "SELECT task_id FROM task_dependencies WHERE blocker_id = @id ORDER BY task_id", connection, transaction);
-        dependents.Parameters.AddWithValue("id", current.Id);
-        var ids = await dependents.ReadAllAsync(r => r.GetGuid(0), ct);
-        if (ids.Count > 0)
-        {
-            data["dependents"] = new JsonArray([.. ids.Select(id => JsonValue.Create(id))]);
-        }
-    }
+    /// <summary>A task entering or leaving done: its event names the tasks it blocks (<see cref="EventLog.DependentsData"/>).</summary>
+    private static string? Dependents(TaskState from, TaskState to) =>
+        from != to && (from == TaskState.Done || to == TaskState.Done) ? EventLog.DependentsData : null;
 
     /// <summary>
     /// A task with open blockers may not progress: entering doing, review or done is refused, naming the blockers.
@@ -601,15 +668,15 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
             : null;
     }
 
-    private static void AddValues(NpgsqlCommand command, TaskChanges values)
+    private static void AddValues(NpgsqlParameterCollection parameters, TaskChanges values)
     {
-        command.Parameters.AddWithValue("title", values.Title);
-        command.Parameters.AddWithValue("description", values.Description);
-        command.Parameters.AddWithValue("status", Naming.SnakeCase(values.Status));
-        command.Parameters.AddWithValue("priority", Naming.SnakeCase(values.Priority));
-        command.Parameters.AddWithValue("assignee", NpgsqlDbType.Text, (object?)values.Assignee ?? DBNull.Value);
-        command.Parameters.AddWithValue("labels", values.Labels);
-        command.Parameters.AddWithValue("due_date", NpgsqlDbType.Date, (object?)values.DueDate ?? DBNull.Value);
-        command.Parameters.AddWithValue("parent_id", NpgsqlDbType.Uuid, (object?)values.ParentId ?? DBNull.Value);
+        parameters.AddWithValue("title", values.Title);
+        parameters.AddWithValue("description", values.Description);
+        parameters.AddWithValue("status", Naming.SnakeCase(values.Status));
+        parameters.AddWithValue("priority", Naming.SnakeCase(values.Priority));
+        parameters.AddWithValue("assignee", NpgsqlDbType.Text, (object?)values.Assignee ?? DBNull.Value);
+        parameters.AddWithValue("labels", values.Labels);
+        parameters.AddWithValue("due_date", NpgsqlDbType.Date, (object?)values.DueDate ?? DBNull.Value);
+        parameters.AddWithValue("parent_id", NpgsqlDbType.Uuid, (object?)values.ParentId ?? DBNull.Value);
     }
 }
