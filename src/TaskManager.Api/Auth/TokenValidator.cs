@@ -118,6 +118,11 @@ public sealed class TokenValidator
                 _cache.Clear();
             }
             _cache[key] = new Cached(caller, expires, now);
+            // A revocation that arrived between the check and the insert: take the answer back.
+            if (Interlocked.Read(ref _generation) != generation)
+            {
+                _cache.TryRemove(key, out _);
+            }
         }
         return caller;
     }

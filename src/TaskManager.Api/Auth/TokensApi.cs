@@ -118,17 +118,14 @@ public static class TokensApi
     }
 
     /// <summary>
-    /// Revokes the token and, in the same transaction, tells every replica to drop it from its cache (this one at
-    /// once, too, before answering).
+    /// Revokes the token. A trigger tells every replica to drop it from its cache when this commits (migration 0005);
+    /// this replica drops it at once, before answering.
     /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(
         Guid id, NpgsqlDataSource dataSource, TokenValidator validator, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
-            WITH revoked AS (
-                UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = @id RETURNING token_hash)
-            SELECT encode(token_hash, 'hex'), pg_notify('{DatabaseNotifications.TokensChannel}', encode(token_hash, 'hex')) FROM revoked
-            """);
+        await using var command = dataSource.CreateCommand(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = @id RETURNING encode(token_hash, 'hex')");
         command.Parameters.AddWithValue("id", id);
         if (await command.ExecuteScalarAsync(ct) is not string hashHex)
         {

@@ -71,10 +71,29 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState
                 }
                 await transaction.CommitAsync(ct);
             }
+            await RebaseRestoredEventsAsync(connection, ct);
         }
         finally
         {
             await Execute(connection, "SELECT pg_advisory_unlock(@key)", CancellationToken.None, ("key", AdvisoryLockKey));
+        }
+    }
+
+    /// <summary>
+    /// Events are ordered by the id of the transaction that wrote them (0003), and transaction ids belong to one
+    /// PostgreSQL cluster. A database restored from a dump into another cluster can carry ids that this cluster has
+    /// not reached yet: new events would sort before them and none of them would ever be released. All of them
+    /// committed long ago, so they go back to the start of the log, in id order (as events before 0003 are).
+    /// </summary>
+    private async Task RebaseRestoredEventsAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var rebase = new NpgsqlCommand("""
+            UPDATE task_events SET xact = 0
+            WHERE xact <> 0 AND EXISTS (SELECT 1 FROM task_events WHERE xact >= pg_current_xact_id()::text::bigint)
+            """, connection);
+        if (await rebase.ExecuteNonQueryAsync(ct) is > 0 and var rebased)
+        {
+            logger.LogWarning("The event log came from another PostgreSQL cluster (a restore): {Count} events were put back in id order", rebased);
         }
     }
 

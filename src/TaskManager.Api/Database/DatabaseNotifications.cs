@@ -12,10 +12,14 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
     public const string EventsChannel = "task_events";
     public const string TokensChannel = "api_tokens";
 
-    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(30);
+    // A connection that died quietly (no RST from a vanished server) is noticed within a probe: until then, whatever
+    // is cached on the strength of notifications is trusted for at most ProbeInterval + HeardWithin.
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan HeardWithin = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
     private TimeSpan _reconnectDelay = FirstReconnectDelay;
     private volatile bool _listening;
+    private long _lastHeardTicks;
 
     /// <summary>A notification arrived: channel and payload. Runs on the listener's thread: keep handlers short.</summary>
     public event Action<string, string>? Received;
@@ -23,8 +27,14 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
     /// <summary>LISTEN is in place again (at start and after every reconnection).</summary>
     public event Action? Connected;
 
-    /// <summary>True while notifications are being heard; anything cached on their strength is stale otherwise.</summary>
-    public bool IsListening => _listening;
+    /// <summary>
+    /// True while notifications are being heard: the listener is connected and proved alive lately. Anything cached on
+    /// their strength is stale otherwise.
+    /// </summary>
+    public bool IsListening =>
+        _listening && DateTime.UtcNow.Ticks - Interlocked.Read(ref _lastHeardTicks) < (ProbeInterval + HeardWithin).Ticks;
+
+    private void Heard() => Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
 
     /// <summary>Sends a notification in a transaction of its own.</summary>
     public async Task NotifyAsync(string channel, string payload, CancellationToken ct)
@@ -59,7 +69,11 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
     private async Task ListenAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        connection.Notification += (_, e) => Received?.Invoke(e.Channel, e.Payload);
+        connection.Notification += (_, e) =>
+        {
+            Heard();
+            Received?.Invoke(e.Channel, e.Payload);
+        };
         // Named, so that operators (and tests) can tell the listener apart in pg_stat_activity.
         await using (var listen = new NpgsqlCommand($"""
             SELECT set_config('application_name', left(current_setting('application_name') || ' (events listener)', 63), false);
@@ -71,18 +85,21 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
         }
         _reconnectDelay = FirstReconnectDelay;
         logger.LogInformation("Listening for database notifications");
+        // Subscribers drop what they cached before anything is trusted again.
+        Connected?.Invoke();
+        Heard();
         _listening = true;
         try
         {
-            Connected?.Invoke();
             while (true)
             {
-                // A connection that died quietly (no RST from a vanished server) would wait forever: when nothing has
-                // arrived for a while, a round trip proves it alive, or throws and we reconnect.
+                // When nothing has arrived for a while, a round trip proves the connection alive, or throws and we
+                // reconnect.
                 if (!await connection.WaitAsync(ProbeInterval, ct))
                 {
                     await using var probe = new NpgsqlCommand("SELECT 1", connection);
                     await probe.ExecuteNonQueryAsync(ct);
+                    Heard();
                 }
             }
         }

@@ -11,8 +11,7 @@ namespace TaskManager.Api.Events;
 /// that crashed between its commit and its NOTIFY delays an event by at most that). A wake-up says only "something
 /// may be new", so none can be missed, and a burst of them becomes one read.
 /// </summary>
-public sealed class EventBroadcaster(
-    EventStore events, EventSignal signal, DatabaseNotifications notifications, ILogger<EventBroadcaster> logger) : BackgroundService
+public sealed class EventBroadcaster : BackgroundService
 {
     private const int BatchSize = 200;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
@@ -20,19 +19,24 @@ public sealed class EventBroadcaster(
     private static readonly TimeSpan FirstHeldBackDelay = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan MaxHeldBackDelay = TimeSpan.FromMilliseconds(100);
 
+    private static readonly TimeSpan WarnHeldBackAfter = TimeSpan.FromSeconds(10);
+
+    private readonly EventStore _events;
+    private readonly EventSignal _signal;
+    private readonly DatabaseNotifications _notifications;
+    private readonly ILogger<EventBroadcaster> _logger;
     private readonly ConcurrentDictionary<Guid, Channel<StoredEvent>> _subscribers = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     // Only the delivery loop reads or writes it once started.
     private EventPosition _lastDelivered;
     private TimeSpan _heldBackDelay = FirstHeldBackDelay;
+    private DateTime? _heldBackSince;
+    private DateTime _warnedHeldBack;
 
-    /// <summary>
-    /// Starts delivering after the newest event released so far. Runs before the app serves requests (and after the
-    /// migrations), so no stream can subscribe before the starting point is known.
-    /// </summary>
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public EventBroadcaster(EventStore events, EventSignal signal, DatabaseNotifications notifications, ILogger<EventBroadcaster> logger)
     {
-        _lastDelivered = await events.LatestReleasedAsync(cancellationToken);
+        (_events, _signal, _notifications, _logger) = (events, signal, notifications, logger);
+        // Before the listener can connect, so that no wake-up is missed.
         signal.OnCommitted(Wake);
         notifications.Received += (channel, payload) =>
         {
@@ -43,6 +47,15 @@ public sealed class EventBroadcaster(
         };
         // Whatever was announced while nobody listened.
         notifications.Connected += Wake;
+    }
+
+    /// <summary>
+    /// Starts delivering after the newest event released so far. Runs before the app serves requests (and after the
+    /// migrations), so no stream can subscribe before the starting point is known.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _lastDelivered = await _events.LatestReleasedAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
@@ -90,6 +103,11 @@ public sealed class EventBroadcaster(
         {
             _wake.Writer.TryComplete();
             await Task.WhenAll(delivery, announcing);
+            // Open streams end now rather than when the server aborts them; clients resume elsewhere.
+            foreach (var subscriber in _subscribers.Values)
+            {
+                subscriber.Writer.TryComplete();
+            }
         }
     }
 
@@ -98,16 +116,16 @@ public sealed class EventBroadcaster(
     {
         try
         {
-            await foreach (var _ in signal.Announcements.ReadAllAsync(ct))
+            await foreach (var _ in _signal.Announcements.ReadAllAsync(ct))
             {
                 try
                 {
-                    await notifications.NotifyAsync(DatabaseNotifications.EventsChannel, signal.ReplicaId, ct);
+                    await _notifications.NotifyAsync(DatabaseNotifications.EventsChannel, _signal.ReplicaId, ct);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // The other replicas' poll delivers the events anyway.
-                    logger.LogDebug(e, "Could not announce new events to other replicas");
+                    _logger.LogDebug(e, "Could not announce new events to other replicas");
                 }
             }
         }
@@ -127,7 +145,7 @@ public sealed class EventBroadcaster(
                 bool heldBack, more;
                 do
                 {
-                    var batch = await events.ListAsync(null, null, _lastDelivered, newestFirst: false, BatchSize, ct);
+                    var batch = await _events.ListAsync(null, null, _lastDelivered, newestFirst: false, BatchSize, ct);
                     heldBack = false;
                     foreach (var e in batch)
                     {
@@ -149,10 +167,17 @@ public sealed class EventBroadcaster(
                 {
                     WakeAfter(_heldBackDelay, ct);
                     _heldBackDelay = TimeSpan.FromTicks(Math.Min(_heldBackDelay.Ticks * 2, MaxHeldBackDelay.Ticks));
+                    _heldBackSince ??= DateTime.UtcNow;
+                    if (DateTime.UtcNow - _heldBackSince > WarnHeldBackAfter && DateTime.UtcNow - _warnedHeldBack > WarnHeldBackAfter)
+                    {
+                        _warnedHeldBack = DateTime.UtcNow;
+                        await WarnHeldBackAsync(ct);
+                    }
                 }
                 else
                 {
                     _heldBackDelay = FirstHeldBackDelay;
+                    _heldBackSince = null;
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -163,10 +188,23 @@ public sealed class EventBroadcaster(
             {
                 // Nothing is lost: read again from the last delivered event shortly. Any failure, so that live
                 // delivery never stops silently while streams stay open.
-                logger.LogWarning(e, "Could not read new events for live streams; retrying");
+                _logger.LogWarning(e, "Could not read new events for live streams; retrying");
                 WakeAfter(RetryReadAfter, ct);
             }
         }
+    }
+
+    /// <summary>
+    /// Live updates wait while any transaction of the PostgreSQL cluster that began before them is still running (in
+    /// any database: transaction ids are cluster-wide). Say which one, so that an operator can end it.
+    /// </summary>
+    private async Task WarnHeldBackAsync(CancellationToken ct)
+    {
+        var oldest = await _events.OldestRunningTransactionAsync(ct);
+        _logger.LogWarning(
+            "Live updates have waited {Seconds:0} s for an older transaction to finish: {Transaction}. Streams and history cursors " +
+            "catch up once it commits or rolls back (idle_in_transaction_session_timeout bounds idle ones).",
+            (DateTime.UtcNow - _heldBackSince!.Value).TotalSeconds, oldest ?? "not visible to this role");
     }
 
     private void WakeAfter(TimeSpan delay, CancellationToken ct) =>

@@ -94,48 +94,69 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(ct) ? new EventPosition(reader.GetInt64(0), reader.GetInt64(1)) : EventPosition.Start;
     }
 
-    /// <summary>
-    /// Where a stream without a resume point starts: after the newest released event, skipping the events that are
-    /// committed already but not yet released (usually none or a few), so that it carries exactly what commits later.
-    /// </summary>
-    public async Task<(EventPosition Released, HashSet<long> AlreadyCommitted)> StartingPointAsync(CancellationToken ct)
+    /// <summary>The oldest transaction of the cluster that holds an id (what keeps events from being released), described.</summary>
+    public async Task<string?> OldestRunningTransactionAsync(CancellationToken ct)
     {
-        // One statement, so both halves see the same snapshot.
-        await using var command = dataSource.CreateCommand($"""
-            WITH mark AS (SELECT {SnapshotXmin} AS xmin),
-            latest AS (
-                SELECT e.xact, e.id FROM task_events e, mark WHERE e.xact < mark.xmin
-                ORDER BY e.xact DESC, e.id DESC LIMIT 1)
-            SELECT xact, id, true FROM latest
+        await using var command = dataSource.CreateCommand("""
+            (SELECT format('pid %s in database %s (%s, %s since %s)', pid, datname,
+                           coalesce(nullif(application_name, ''), 'no application name'), state, xact_start)
+             FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+             ORDER BY age(backend_xid) DESC LIMIT 1)
             UNION ALL
-            SELECT e.xact, e.id, false FROM task_events e, mark WHERE e.xact >= mark.xmin
+            (SELECT format('prepared transaction %L in database %s (since %s)', gid, database, prepared)
+             FROM pg_prepared_xacts ORDER BY age(transaction) DESC LIMIT 1)
+            LIMIT 1
             """);
-        var released = EventPosition.Start;
-        var committed = new HashSet<long>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            if (reader.GetBoolean(2))
-            {
-                released = new EventPosition(reader.GetInt64(0), reader.GetInt64(1));
-            }
-            else
-            {
-                committed.Add(reader.GetInt64(1));
-            }
-        }
-        return (released, committed);
+        return await command.ExecuteScalarAsync(ct) as string;
     }
 
-    /// <summary>Where event <paramref name="id"/> stands (0: before the first event); null when there is no such event.</summary>
-    public async Task<EventPosition?> PositionOfAsync(long id, CancellationToken ct)
+    /// <summary>
+    /// Where a stream without a resume point starts: after the newest released event, skipping the events that were
+    /// committed already but not yet released, so that it carries exactly what commits later. Those are told apart by
+    /// the snapshot of the same statement (whose in-progress list is as short as the number of running transactions).
+    /// </summary>
+    public async Task<(EventPosition Released, CommittedBefore Skip)> StartingPointAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint,
+                   ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) x),
+                   latest.xact, latest.id
+            FROM pg_current_snapshot() s
+            LEFT JOIN LATERAL (
+                SELECT xact, id FROM task_events WHERE xact < pg_snapshot_xmin(s)::text::bigint
+                ORDER BY xact DESC, id DESC LIMIT 1) latest ON true
+            """);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var skip = new CommittedBefore(reader.GetInt64(0), reader.GetInt64(1), [.. reader.GetFieldValue<long[]>(2)]);
+        return (reader.IsDBNull(3) ? EventPosition.Start : new EventPosition(reader.GetInt64(3), reader.GetInt64(4)), skip);
+    }
+
+    /// <summary>
+    /// Where event <paramref name="id"/> stands (0: before the first event) and whether it is released; null when
+    /// there is no such event.
+    /// </summary>
+    public async Task<(EventPosition Position, bool Released)?> PositionOfAsync(long id, CancellationToken ct)
     {
         if (id == 0)
         {
-            return EventPosition.Start;
+            return (EventPosition.Start, true);
         }
-        await using var command = dataSource.CreateCommand("SELECT xact FROM task_events WHERE id = @id");
+        await using var command = dataSource.CreateCommand($"SELECT xact, xact < {SnapshotXmin} FROM task_events WHERE id = @id");
         command.Parameters.AddWithValue("id", id);
-        return await command.ExecuteScalarAsync(ct) is long xact ? new EventPosition(xact, id) : null;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (new EventPosition(reader.GetInt64(0), id), reader.GetBoolean(1)) : null;
     }
+}
+
+/// <summary>
+/// The transactions a snapshot saw as committed, among those it could not yet release: an event of one of them was
+/// committed before the snapshot was taken.
+/// </summary>
+public sealed record CommittedBefore(long Xmin, long Xmax, HashSet<long> InProgress)
+{
+    public static readonly CommittedBefore Nothing = new(0, 0, []);
+
+    public bool Contains(EventPosition position) =>
+        position.Xact >= Xmin && position.Xact < Xmax && !InProgress.Contains(position.Xact);
 }

@@ -37,7 +37,7 @@ public static class EventsApi
     }
 
     public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> TaskHistory(
-        string task, int? limit, string? cursor, string? order, TaskStore tasks, EventStore events, CancellationToken ct)
+        string task, int? limit, string? cursor, string? order, TaskStore tasks, EventStore events, HttpContext http, CancellationToken ct)
     {
         if (!TaskReference.TryParse(task, out var reference))
         {
@@ -51,11 +51,11 @@ public static class EventsApi
         {
             return Problems.NotFound($"Task '{task}' does not exist.");
         }
-        return TypedResults.Ok(await PageAsync(events, row.ProjectId, row.Id, paging, limit, ct));
+        return TypedResults.Ok(await PageAsync(http, events, row.ProjectId, row.Id, paging, limit, ct));
     }
 
     public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> ProjectHistory(
-        string project, int? limit, string? cursor, string? order, ProjectStore projects, EventStore events, CancellationToken ct)
+        string project, int? limit, string? cursor, string? order, ProjectStore projects, EventStore events, HttpContext http, CancellationToken ct)
     {
         if (!TryReadPaging(limit, cursor, order, out var paging, out var problem))
         {
@@ -65,7 +65,7 @@ public static class EventsApi
         {
             return Problems.NotFound($"Project '{project}' does not exist.");
         }
-        return TypedResults.Ok(await PageAsync(events, row.Id, null, paging, limit, ct));
+        return TypedResults.Ok(await PageAsync(http, events, row.Id, null, paging, limit, ct));
     }
 
     public static async Task<Ok<StreamTicketDto>> IssueStreamTicket(HttpContext http, StreamTickets tickets, CancellationToken ct)
@@ -101,7 +101,7 @@ public static class EventsApi
                 validation.Add("Last-Event-ID", "Last-Event-ID must be the id of an event this stream sent.");
             }
         }
-        EventPosition? resumeAt = null;
+        (EventPosition Position, bool Released)? resumeAt = null;
         if (validation.IsValid && resumeAfter is { } id && (resumeAt = await events.PositionOfAsync(id, ct)) is null)
         {
             validation.Add(header.Length > 0 ? "Last-Event-ID" : "lastEventId", $"There is no event {id}: resume with the id of an event this stream sent, or 0 for all.");
@@ -120,13 +120,22 @@ public static class EventsApi
     /// only released ones, so a client resuming after any event it received misses nothing.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<EventDto>> Stream(
-        HttpContext http, TimeSpan keepAlive, TokenValidator tokens, Guid? projectId, EventPosition? resumeAt, EventStore events, EventBroadcaster broadcaster,
+        HttpContext http, TimeSpan keepAlive, TokenValidator tokens, Guid? projectId, (EventPosition Position, bool Released)? resumeAt,
+        EventStore events, EventBroadcaster broadcaster,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var response = http.Response;
         using var subscription = broadcaster.Subscribe();
         // Without a resume point the stream carries exactly the changes committed after it subscribed.
-        var (lastSent, alreadyCommitted) = resumeAt is { } position ? (position, []) : await events.StartingPointAsync(ct);
+        // Resuming after an event this stream sent (always released) misses nothing. An id read from history may not be
+        // released yet: something could still commit before it, so the stream resumes from the newest released event
+        // instead, and may repeat a few events the client has (same ids).
+        var (lastSent, alreadyCommitted) = resumeAt switch
+        {
+            { Released: true } resume => (resume.Position, CommittedBefore.Nothing),
+            { } => ((await events.StartingPointAsync(ct)).Released, CommittedBefore.Nothing),
+            null => await events.StartingPointAsync(ct),
+        };
         // An SSE comment line: sends the headers and tells the client the stream is live before any event exists.
         await response.Body.WriteAsync(": subscribed\n\n"u8.ToArray(), ct);
         await response.Body.FlushAsync(ct);
@@ -168,7 +177,7 @@ public static class EventsApi
             }
             while (subscription.Reader.TryRead(out var e))
             {
-                if (e.Position > lastSent && (projectId is null || e.Event.ProjectId == projectId) && !alreadyCommitted.Contains(e.Event.Id))
+                if (e.Position > lastSent && (projectId is null || e.Event.ProjectId == projectId) && !alreadyCommitted.Contains(e.Position))
                 {
                     lastSent = e.Position;
                     lastWrite = DateTime.UtcNow;
@@ -246,19 +255,35 @@ public static class EventsApi
     /// <summary>
     /// A page of history. Oldest first, the page shows every committed event (your own write included), but a next
     /// cursor only ever points at a released one: the unreleased tail of a full page is left for the next page, where
-    /// anything that commits before it meanwhile will also be.
+    /// anything that commits before it meanwhile will also be. When a whole page waits for an older transaction (a
+    /// rare moment), it is read again for up to half a second; past that the page is empty, with the same cursor and
+    /// a Retry-After.
     /// </summary>
     private static async Task<Page<EventDto>> PageAsync(
-        EventStore events, Guid projectId, Guid? taskId, (EventPosition? Cursor, bool NewestFirst) paging, int? limit, CancellationToken ct)
+        HttpContext http, EventStore events, Guid projectId, Guid? taskId, (EventPosition? Cursor, bool NewestFirst) paging, int? limit, CancellationToken ct)
     {
         var pageSize = limit ?? Paging.DefaultLimit;
-        var rows = await events.ListAsync(projectId, taskId, paging.Cursor, paging.NewestFirst, pageSize + 1, ct);
-        if (rows.Count <= pageSize)
+        for (var attempt = 1; ; attempt++)
         {
-            return new Page<EventDto>([.. rows.Select(r => r.Event)], null);
+            var rows = await events.ListAsync(projectId, taskId, paging.Cursor, paging.NewestFirst, pageSize + 1, ct);
+            if (rows.Count <= pageSize)
+            {
+                return new Page<EventDto>([.. rows.Select(r => r.Event)], null);
+            }
+            var page = rows.Take(pageSize).TakeWhile(r => paging.NewestFirst || r.Released).ToList();
+            if (page.Count > 0 || attempt == HeldPageAttempts)
+            {
+                var last = page.Count > 0 ? page[^1].Position : paging.Cursor ?? EventPosition.Start;
+                if (page.Count == 0)
+                {
+                    http.Response.Headers.RetryAfter = "1";
+                }
+                return new Page<EventDto>([.. page.Select(r => r.Event)], Paging.Encode(last.Xact.ToString(), last.Id.ToString()));
+            }
+            await Task.Delay(HeldPageDelay, ct);
         }
-        var page = rows.Take(pageSize).TakeWhile(r => paging.NewestFirst || r.Released).ToList();
-        var last = page.Count > 0 ? page[^1].Position : paging.Cursor ?? EventPosition.Start;
-        return new Page<EventDto>([.. page.Select(r => r.Event)], Paging.Encode(last.Xact.ToString(), last.Id.ToString()));
     }
+
+    private const int HeldPageAttempts = 20;
+    private static readonly TimeSpan HeldPageDelay = TimeSpan.FromMilliseconds(25);
 }

@@ -52,7 +52,9 @@ export class LiveStream {
     const source = new EventSource(`/api/events?${query}`);
     this.#source = source;
     const firstTime = this.#lastEventId === null;
+    let opened = false;
     source.onopen = () => {
+      opened = true;
       this.#retry = 0;
       this.onState('live');
       this.onOpen(firstTime);
@@ -70,6 +72,8 @@ export class LiveStream {
     // The browser's own retry would reuse the spent ticket: close and reconnect with a new one.
     source.onerror = () => {
       source.close();
+      // Refused before it opened (say, a resume point the server no longer has): start afresh, reloading the board.
+      if (!opened && !firstTime) this.#lastEventId = null;
       if (this.#source === source) this.#reconnectLater();
     };
   }
