@@ -35,11 +35,13 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
                      JOIN projects bp ON bp.id = b.project_id
                      WHERE d.task_id = t.id AND {OpenBlocker}
                      ORDER BY bp.key, b.number) AS open_blockers,
-               (SELECT count(*)::int FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL) AS subtasks,
-               (SELECT count(*)::int FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL AND s.status = 'done') AS subtasks_done,
+               subtasks.total, subtasks.done,
                p.archived_at IS NOT NULL AS project_archived
         FROM tasks t
         JOIN projects p ON p.id = t.project_id
+        CROSS JOIN LATERAL (
+            SELECT count(*)::int AS total, count(*) FILTER (WHERE s.status = 'done')::int AS done
+            FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL) subtasks
         """;
 
     private static TaskRow Read(NpgsqlDataReader r) => new(
