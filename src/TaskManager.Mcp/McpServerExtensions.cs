@@ -70,9 +70,20 @@ public static class McpServerExtensions
             {
                 // A write that reached the api but timed out must not be sent again blindly: a repeated PATCH would
                 // report its own first attempt as "changed by someone else". Creates carry an Idempotency-Key, so
-                // they are safe to repeat.
+                // they are safe to repeat. A 503 is the api's considered answer (its database is unavailable, and it
+                // already waited for it): the agent hears it at once, with when to retry, instead of after a chain of
+                // retries.
                 var transient = options.Retry.ShouldHandle;
-                options.Retry.ShouldHandle = async args => IsSafeToRepeat(args.Context.GetRequestMessage()) && await transient(args);
+                options.Retry.ShouldHandle = async args =>
+                    IsSafeToRepeat(args.Context.GetRequestMessage())
+                    && args.Outcome.Result?.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable
+                    && await transient(args);
+                // An api that does not answer at all is reported within 3 s (its own database limits answer in 2).
+                options.Retry.MaxRetryAttempts = 2;
+                options.Retry.Delay = TimeSpan.FromMilliseconds(100);
+                options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(2.5);
+                options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(3);
+                options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(5);
             });
         return builder;
     }

@@ -37,6 +37,9 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState
     private async Task MigrateAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        // Migrations may take long (an index on a big table), and so may waiting for another replica's: the limits the
+        // api's statements live under do not apply here (RESET at the end restores them for the pool).
+        await Execute(connection, "SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0", ct);
         await Execute(connection, "SELECT pg_advisory_lock(@key)", ct, ("key", AdvisoryLockKey));
         try
         {
@@ -60,7 +63,7 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState
             {
                 logger.LogInformation("Applying migration {Version}", version);
                 await using var transaction = await connection.BeginTransactionAsync(ct);
-                await using (var migrate = new NpgsqlCommand(sql, connection, transaction))
+                await using (var migrate = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 })
                 {
                     await migrate.ExecuteNonQueryAsync(ct);
                 }
@@ -76,6 +79,7 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState
         finally
         {
             await Execute(connection, "SELECT pg_advisory_unlock(@key)", CancellationToken.None, ("key", AdvisoryLockKey));
+            await Execute(connection, "RESET statement_timeout; RESET lock_timeout; RESET idle_in_transaction_session_timeout", CancellationToken.None);
         }
     }
 
@@ -90,7 +94,7 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState
         await using var rebase = new NpgsqlCommand("""
             UPDATE task_events SET xact = 0
             WHERE xact <> 0 AND EXISTS (SELECT 1 FROM task_events WHERE xact >= pg_current_xact_id()::text::bigint)
-            """, connection);
+            """, connection) { CommandTimeout = 0 };
         if (await rebase.ExecuteNonQueryAsync(ct) is > 0 and var rebased)
         {
             logger.LogWarning("The event log came from another PostgreSQL cluster (a restore): {Count} events were put back in id order", rebased);
@@ -99,7 +103,7 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState
 
     private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken ct, params (string Name, object Value)[] parameters)
     {
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value);

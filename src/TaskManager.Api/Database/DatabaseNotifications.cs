@@ -16,7 +16,8 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
     // is cached on the strength of notifications is trusted for at most ProbeInterval + HeardWithin.
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan HeardWithin = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(0.5);
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(2);
     private TimeSpan _reconnectDelay = FirstReconnectDelay;
     private volatile bool _listening;
     private long _lastHeardTicks;
@@ -59,9 +60,18 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
-                logger.LogWarning(e, "Lost the database notification listener; reconnecting in {Delay}", _reconnectDelay);
+                // Once per outage at warning level; the attempts after that every couple of seconds at debug level.
+                if (_reconnectDelay == FirstReconnectDelay)
+                {
+                    logger.LogWarning(e, "Lost the database notification listener; reconnecting");
+                }
+                else
+                {
+                    logger.LogDebug(e, "Database notification listener: still reconnecting");
+                }
                 await Task.Delay(_reconnectDelay, stoppingToken);
-                _reconnectDelay = TimeSpan.FromSeconds(Math.Min(_reconnectDelay.TotalSeconds * 2, 30));
+                // Short: after an outage, streams and token caches are back within seconds of the database.
+                _reconnectDelay = TimeSpan.FromSeconds(Math.Min(_reconnectDelay.TotalSeconds * 2, MaxReconnectDelay.TotalSeconds));
             }
         }
     }
@@ -83,8 +93,8 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
         {
             await listen.ExecuteNonQueryAsync(ct);
         }
-        _reconnectDelay = FirstReconnectDelay;
         logger.LogInformation("Listening for database notifications");
+        _reconnectDelay = FirstReconnectDelay;
         // Subscribers drop what they cached before anything is trusted again.
         Connected?.Invoke();
         Heard();

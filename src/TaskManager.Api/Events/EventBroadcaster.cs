@@ -30,6 +30,7 @@ public sealed class EventBroadcaster : BackgroundService
     // Only the delivery loop reads or writes it once started.
     private EventPosition _lastDelivered;
     private TimeSpan _heldBackDelay = FirstHeldBackDelay;
+    private bool _readFailing;
     private DateTime? _heldBackSince;
     private DateTime _warnedHeldBack;
 
@@ -179,6 +180,11 @@ public sealed class EventBroadcaster : BackgroundService
                     _heldBackDelay = FirstHeldBackDelay;
                     _heldBackSince = null;
                 }
+                if (_readFailing)
+                {
+                    _readFailing = false;
+                    _logger.LogInformation("Reading new events for live streams again");
+                }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -188,7 +194,16 @@ public sealed class EventBroadcaster : BackgroundService
             {
                 // Nothing is lost: read again from the last delivered event shortly. Any failure, so that live
                 // delivery never stops silently while streams stay open.
-                _logger.LogWarning(e, "Could not read new events for live streams; retrying");
+                // Once per outage at warning level, then quietly every second until a read succeeds.
+                if (_readFailing)
+                {
+                    _logger.LogDebug(e, "Still cannot read new events for live streams; retrying");
+                }
+                else
+                {
+                    _logger.LogWarning(e, "Could not read new events for live streams; retrying every second");
+                }
+                _readFailing = true;
                 WakeAfter(RetryReadAfter, ct);
             }
         }

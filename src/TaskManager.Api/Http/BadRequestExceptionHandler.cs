@@ -1,32 +1,17 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using Npgsql;
 
 namespace TaskManager.Api.Http;
 
 /// <summary>
-/// Turns request-binding failures and values the database refuses (malformed JSON, wrong types, unknown fields, unknown enum values, oversized
-/// bodies, bad route or query values) into problems that name what was wrong, instead of a bare 400 or a 500.
+/// Turns request-binding failures (malformed JSON, wrong types, unknown fields, unknown enum values, oversized bodies,
+/// bad route or query values) into problems that name what was wrong, instead of a bare 400 or a 500.
 /// </summary>
 public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is PostgresException { SqlState: var state } && state.StartsWith("22", StringComparison.Ordinal))
-        {
-            // Class 22 is "data exception": a value the database cannot store. Input validation should have caught
-            // it; this is the safety net, and it does not echo database messages to clients.
-            return await WriteAsync(context, exception, StatusCodes.Status400BadRequest, "Bad request",
-                "A value in the request cannot be stored (invalid characters or out of range).");
-        }
-        if (exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure })
-        {
-            // Lock ordering should prevent these; if one happens anyway, it is transient and safe to retry.
-            context.Response.Headers.RetryAfter = "1";
-            return await WriteAsync(context, exception, StatusCodes.Status503ServiceUnavailable, "Concurrent change",
-                "The request collided with a concurrent change and was not applied. Retry it.");
-        }
         if (exception is not BadHttpRequestException badRequest)
         {
             return false;
@@ -49,17 +34,6 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
         {
             HttpContext = context,
             ProblemDetails = problem,
-            Exception = exception,
-        });
-    }
-
-    private ValueTask<bool> WriteAsync(HttpContext context, Exception exception, int status, string title, string detail)
-    {
-        context.Response.StatusCode = status;
-        return problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
             Exception = exception,
         });
     }

@@ -7,11 +7,14 @@ using System.Text.Json.Serialization.Metadata;
 namespace TaskManager.Mcp.ApiClient;
 
 /// <summary>The api refused a request; <see cref="Problem"/> says why in its own words.</summary>
-public sealed class ApiProblemException(HttpStatusCode status, ApiProblem problem)
+public sealed class ApiProblemException(HttpStatusCode status, ApiProblem problem, TimeSpan? retryAfter = null)
     : Exception(problem.Detail ?? problem.Title ?? status.ToString())
 {
     public HttpStatusCode Status { get; } = status;
     public ApiProblem Problem { get; } = problem;
+
+    /// <summary>How long the api asked to wait before retrying (503, 429).</summary>
+    public TimeSpan? RetryAfter { get; } = retryAfter;
 }
 
 /// <summary>
@@ -124,7 +127,10 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         {
             problem = await response.Content.ReadFromJsonAsync(Json.ApiProblem, ct);
         }
+        var retryAfter = response.Headers.RetryAfter is { } header
+            ? header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null)
+            : null;
         throw new ApiProblemException(response.StatusCode,
-            problem ?? new ApiProblem(response.ReasonPhrase, null, (int)response.StatusCode, null, null, null));
+            problem ?? new ApiProblem(response.ReasonPhrase, null, (int)response.StatusCode, null, null, null), retryAfter);
     }
 }

@@ -38,6 +38,12 @@ public static class ApiCalls
             return $"Version conflict: it was changed by someone else and is now at version {current}. " +
                    $"Read it again, re-apply your change and pass expectedVersion={current}.";
         }
+        if (e.Status is System.Net.HttpStatusCode.ServiceUnavailable)
+        {
+            var wait = Math.Max(1, (int)Math.Ceiling((e.RetryAfter ?? TimeSpan.FromSeconds(2)).TotalSeconds));
+            return $"The task service is temporarily unavailable ({p.Detail ?? p.Title ?? "503"}). Nothing was changed by this call; " +
+                   $"retry it in {wait} second{(wait == 1 ? "" : "s")}.";
+        }
         var message = p.Detail ?? p.Title ?? e.Status.ToString();
         if (p.Errors is { Count: > 0 } errors)
         {

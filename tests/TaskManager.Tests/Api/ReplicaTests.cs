@@ -19,8 +19,9 @@ public sealed class ReplicaTests(AppFixture app)
     public async Task Writes_committing_out_of_order_reach_every_stream_and_cursor_once_in_log_order()
     {
         await using var database = await ScratchDatabase.CreateAsync(app.DatabaseConnectionString, "event_order");
-        // Small pools: the writes queue for connections instead of exhausting the server the other tests share.
-        var connectionString = database.ConnectionString + ";Maximum Pool Size=12";
+        // Small pools: the writes queue for connections instead of exhausting the server the other tests share. The
+        // stalled writers hold locks and run for longer than the api's limits allow (which would answer 503s).
+        var connectionString = database.ConnectionString + ";Maximum Pool Size=12;Command Timeout=30;Timeout=30;Options=-c lock_timeout=30s";
         await using var replicaA = new ApiFactory(connectionString, app.AdminToken);
         await using var replicaB = new ApiFactory(connectionString, app.AdminToken);
         var (a, b) = (replicaA.CreateAdminClient(), replicaB.CreateAdminClient());
