@@ -2,10 +2,13 @@ using TaskManager.Api.Auth;
 using TaskManager.Api.Board;
 using TaskManager.Api.Comments;
 using TaskManager.Api.Database;
+using TaskManager.Api.Dependencies;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
+using TaskManager.Api.Tasks.Claims;
+using TaskManager.Api.Tasks.Ordering;
 
 HealthProbe.ExitIfRequested(args);
 
@@ -18,6 +21,8 @@ builder.AddHttpConventions();
 builder.AddIdempotency();
 builder.AddProjects();
 builder.AddTasks();
+builder.AddDependencies();
+builder.AddComments();
 builder.AddEvents();
 
 var app = builder.Build();
@@ -33,6 +38,9 @@ app.MapApiDocumentation();
 app.MapTokensApi();
 app.MapProjectsApi();
 app.MapTasksApi();
+app.MapClaimsApi();
+app.MapOrderingApi();
+app.MapDependenciesApi();
 app.MapCommentsApi();
 app.MapEventsApi();
 

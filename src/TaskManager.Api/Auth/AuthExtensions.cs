@@ -19,6 +19,7 @@ public static class AuthExtensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton<TokenValidator>();
+        builder.Services.AddSingleton<TokenStore>();
         builder.Services.AddSingleton<StreamTickets>();
         builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, _ => { });

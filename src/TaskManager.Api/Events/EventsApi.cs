@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
@@ -20,30 +21,30 @@ public static class EventsApi
 
         group.MapGet("/tasks/{task}/history", TaskHistory).WithName("TaskHistory")
             .WithSummary("A task's history, oldest first (order=desc: newest first): every change with actor, time and old → new values.")
-            .AcceptsQuery("limit", "cursor", "order")
+            .RejectsUnknownQuery()
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/projects/{project}/history", ProjectHistory).WithName("ProjectHistory")
             .WithSummary("A project's history, oldest first (order=desc: newest first): changes to the project and to all of its tasks.")
-            .AcceptsQuery("limit", "cursor", "order")
+            .RejectsUnknownQuery()
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/events", StreamEvents).WithName("StreamEvents")
             .WithSummary("Server-Sent Events: every change as it commits (event id = history id). Last-Event-ID resumes after that event.")
             .WithDescription("Browsers' EventSource cannot send headers: instead of the token it passes a ticket from POST /api/events/tickets " +
                 "(single use, valid for a minute) and the resume point as lastEventId in the query.")
-            .AcceptsQuery("project", "lastEventId", StreamTickets.QueryName);
+            .RejectsUnknownQuery(alsoAccepted: StreamTickets.QueryName);
         group.MapPost("/events/tickets", IssueStreamTicket).WithName("IssueStreamTicket")
             .WithSummary("A single-use ticket, valid for a minute, that opens the event stream as the calling token (for EventSource, which cannot send headers).");
         return group;
     }
 
     public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> TaskHistory(
-        string task, int? limit, string? cursor, string? order, TaskStore tasks, EventStore events, HttpContext http, CancellationToken ct)
+        string task, [AsParameters] PageQuery page, TaskStore tasks, EventStore events, HttpContext http, CancellationToken ct)
     {
         if (!TaskReference.TryParse(task, out var reference))
         {
             return Problems.BadRequest(TaskReference.Describe(task));
         }
-        if (!TryReadPaging(limit, cursor, order, out var paging, out var problem))
+        if (!TryReadPaging(page, out var paging, out var problem))
         {
             return problem;
         }
@@ -51,13 +52,13 @@ public static class EventsApi
         {
             return Problems.NotFound($"Task '{task}' does not exist.");
         }
-        return TypedResults.Ok(await PageAsync(http, events, row.ProjectId, row.Id, paging, limit, ct));
+        return TypedResults.Ok(await PageAsync(http, events, row.ProjectId, row.Id, paging, page.Limit, ct));
     }
 
     public static async Task<Results<Ok<Page<EventDto>>, ValidationProblem, ProblemHttpResult>> ProjectHistory(
-        string project, int? limit, string? cursor, string? order, ProjectStore projects, EventStore events, HttpContext http, CancellationToken ct)
+        string project, [AsParameters] PageQuery page, ProjectStore projects, EventStore events, HttpContext http, CancellationToken ct)
     {
-        if (!TryReadPaging(limit, cursor, order, out var paging, out var problem))
+        if (!TryReadPaging(page, out var paging, out var problem))
         {
             return problem;
         }
@@ -65,7 +66,7 @@ public static class EventsApi
         {
             return Problems.NotFound($"Project '{project}' does not exist.");
         }
-        return TypedResults.Ok(await PageAsync(http, events, row.Id, null, paging, limit, ct));
+        return TypedResults.Ok(await PageAsync(http, events, row.Id, null, paging, page.Limit, ct));
     }
 
     public static async Task<Ok<StreamTicketDto>> IssueStreamTicket(HttpContext http, StreamTickets tickets, CancellationToken ct)
@@ -75,8 +76,8 @@ public static class EventsApi
     }
 
     public static async Task<Results<ServerSentEventsResult<EventDto>, ValidationProblem>> StreamEvents(
-        HttpRequest request, string? project, long? lastEventId, ProjectStore projects, EventStore events, EventBroadcaster broadcaster,
-        IOptions<EventStreamOptions> options, TokenValidator tokens, CancellationToken ct)
+        HttpRequest request, [FromQuery] string? project, [FromQuery] long? lastEventId, ProjectStore projects, EventStore events,
+        EventBroadcaster broadcaster, IOptions<EventStreamOptions> options, TokenValidator tokens, CancellationToken ct)
     {
         var validation = new Validation();
         Guid? projectId = null;
@@ -230,15 +231,15 @@ public static class EventsApi
 
     private static SseItem<EventDto> Item(EventDto e) => new(e, e.Kind) { EventId = e.Id.ToString() };
 
-    private static bool TryReadPaging(int? limit, string? cursor, string? order, out (EventPosition? Cursor, bool NewestFirst) paging, out ValidationProblem problem)
+    private static bool TryReadPaging(PageQuery page, out (EventPosition? Cursor, bool NewestFirst) paging, out ValidationProblem problem)
     {
         var validation = new Validation();
-        Paging.ValidateLimit(limit, validation);
-        var newestFirst = Paging.ReadOrder(order, validation);
+        Paging.ValidateLimit(page.Limit, validation);
+        var newestFirst = Paging.ReadOrder(page.Order, validation);
         EventPosition? position = null;
-        if (cursor is not null)
+        if (page.Cursor is not null)
         {
-            if (Paging.Decode(cursor, 2) is [var xact, var id] && long.TryParse(xact, out var x) && long.TryParse(id, out var i) && x >= 0 && i >= 0)
+            if (Paging.Decode(page.Cursor, 2) is [var xact, var id] && long.TryParse(xact, out var x) && long.TryParse(id, out var i) && x >= 0 && i >= 0)
             {
                 position = new EventPosition(x, i);
             }

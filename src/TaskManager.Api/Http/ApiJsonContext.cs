@@ -3,9 +3,12 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Comments;
+using TaskManager.Api.Dependencies;
 using TaskManager.Api.Events;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
+using TaskManager.Api.Tasks.Claims;
+using TaskManager.Api.Tasks.Ordering;
 
 namespace TaskManager.Api.Http;
 

@@ -67,25 +67,3 @@ public static class Paging
         }
     }
 }
-
-/// <summary>Refuses query parameters an endpoint does not know, so a typo'd filter is an error, not ignored.</summary>
-public static class QueryValidation
-{
-    public static RouteHandlerBuilder AcceptsQuery(this RouteHandlerBuilder builder, params string[] names) =>
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var unknown = context.HttpContext.Request.Query.Keys
-                .Where(key => !names.Contains(key, StringComparer.OrdinalIgnoreCase))
-                .ToArray();
-            if (unknown.Length == 0)
-            {
-                return await next(context);
-            }
-            var validation = new Validation();
-            foreach (var key in unknown)
-            {
-                validation.Add(key, $"Unknown query parameter '{key}'. Accepted: {string.Join(", ", names)}.");
-            }
-            return validation.Problem();
-        });
-}

@@ -29,10 +29,10 @@ public static class QueryBinding
                 var type = parameter.ParameterInfo.ParameterType;
                 var nullableOf = Nullable.GetUnderlyingType(type);
                 if (parameter.IsOptional && Parsable.TryGetValue(nullableOf ?? type, out var parsable)
-                    && context.Request.Query.TryGetValue(parameter.Name, out var value) && !parsable.Parses(value.ToString()))
+                    && context.Request.Query.TryGetValue(QueryParameters.NameOf(parameter), out var value) && !parsable.Parses(value.ToString()))
                 {
                     var typeName = nullableOf is null ? parsable.Name : $"Nullable<{parsable.Name}>";
-                    throw new BadHttpRequestException($"Failed to bind parameter \"{typeName} {parameter.Name}\" from \"{value}\".");
+                    throw new BadHttpRequestException($"Failed to bind parameter \"{typeName} {QueryParameters.NameOf(parameter)}\" from \"{value}\".");
                 }
             }
             return next(context);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Mvc;
 using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Projects;
@@ -27,6 +28,18 @@ public sealed record UpdateProjectRequest(Optional<string?> Key, Optional<string
 
 /// <summary>The validated new values of a project.</summary>
 public sealed record ProjectChanges(string Title, string Description, bool Pinned);
+
+/// <summary>The query of the project list: full-text search, archived ones too, page size and the previous page's nextCursor.</summary>
+public sealed record ListProjectsQuery
+{
+    [FromQuery(Name = "q")] public string? Q { get; init; }
+
+    [FromQuery(Name = "includeArchived")] public bool? IncludeArchived { get; init; }
+
+    [FromQuery(Name = "limit")] public int? Limit { get; init; }
+
+    [FromQuery(Name = "cursor")] public string? Cursor { get; init; }
+}
 
 /// <summary>One page of a keyset-paged list; pass <see cref="NextCursor"/> back as <c>cursor</c> for the next.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);

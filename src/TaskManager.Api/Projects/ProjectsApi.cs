@@ -17,7 +17,7 @@ public static partial class ProjectsApi
 
         group.MapGet("/", ListProjects).WithName("ListProjects")
             .WithSummary("Lists projects, pinned first, then by key; q searches key, title and description.")
-            .AcceptsQuery("q", "includeArchived", "limit", "cursor");
+            .RejectsUnknownQuery();
         group.MapPost("/", CreateProject).WithName("CreateProject").WithSummary("Creates a project.")
             .RequireScope(Scopes.Write).WithIdempotency()
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -35,14 +35,14 @@ public static partial class ProjectsApi
     }
 
     public static async Task<Results<Ok<Page<ProjectDto>>, ValidationProblem>> ListProjects(
-        ProjectStore store, string? q, bool? includeArchived, int? limit, string? cursor, CancellationToken ct)
+        [AsParameters] ListProjectsQuery query, ProjectStore store, CancellationToken ct)
     {
         var validation = new Validation();
-        Paging.ValidateLimit(limit, validation);
+        Paging.ValidateLimit(query.Limit, validation);
         (bool, string)? after = null;
-        if (cursor is not null)
+        if (query.Cursor is not null)
         {
-            if (Paging.Decode(cursor, 2) is [var pinned and ("0" or "1"), var key])
+            if (Paging.Decode(query.Cursor, 2) is [var pinned and ("0" or "1"), var key])
             {
                 after = (pinned == "1", key);
             }
@@ -56,8 +56,8 @@ public static partial class ProjectsApi
             return validation.Problem();
         }
 
-        var pageSize = limit ?? Paging.DefaultLimit;
-        var rows = await store.ListAsync(string.IsNullOrWhiteSpace(q) ? null : q, includeArchived ?? false, after, pageSize + 1, ct);
+        var pageSize = query.Limit ?? Paging.DefaultLimit;
+        var rows = await store.ListAsync(string.IsNullOrWhiteSpace(query.Q) ? null : query.Q, query.IncludeArchived ?? false, after, pageSize + 1, ct);
         var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Pinned ? "1" : "0", rows[pageSize - 1].Key) : null;
         return TypedResults.Ok(new Page<ProjectDto>([.. rows.Take(pageSize).Select(ProjectDto.From)], next));
     }

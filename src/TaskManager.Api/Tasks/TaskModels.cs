@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Mvc;
 using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Tasks;
@@ -60,15 +61,26 @@ public sealed record TaskChanges(
     string[] Labels, DateOnly? DueDate, Guid? ParentId);
 
 /// <summary>
-/// Moves a task to <see cref="Status"/> (default: its current column), just before or just after a neighbour in that
-/// column, or to the end of it when no neighbour is given. Only the moved task's position changes.
+/// The query of the task list (<c>GET /api/tasks</c>); every parameter may be left out. [FromQuery] names each as the
+/// query spells it, for binding, for the OpenAPI document and for the names the list accepts (<see cref="QueryValidation"/>).
 /// </summary>
-public sealed record MoveTaskRequest(TaskState? Status, string? Before, string? After);
-
-/// <summary>Which ready task to claim. Every filter is optional; the best match is the highest priority, then board order.</summary>
-public sealed record ClaimTaskRequest(string? Project, string[]? Labels, TaskPriority[]? Priority, string? Assignee);
-
-/// <summary>Filters of the claim, resolved.</summary>
-public sealed record ClaimFilter(Guid? ProjectId, string[]? Labels, string[]? Priorities);
-
-public sealed record AddBlockerRequest([property: Required] string? Blocker);
+/// <remarks>
+/// Shaped for the compile-time request delegate generator (Native AOT), so that the OpenAPI document describes the
+/// query as it binds (dotnet/aspnetcore#65344): [FromQuery], or it describes the arrays as a GET body; positional with
+/// defaults, or it describes them as required; without nullable annotations, as for a positional record it emits
+/// <c>typeof(string?)</c>, which does not compile. Binding is the same either way.
+/// </remarks>
+#nullable disable
+public sealed record ListTasksQuery(
+    [FromQuery(Name = "project")] string Project = null,
+    [FromQuery(Name = "status")] string[] Status = null,
+    [FromQuery(Name = "assignee")] string Assignee = null,
+    [FromQuery(Name = "label")] string Label = null,
+    [FromQuery(Name = "priority")] string[] Priority = null,
+    [FromQuery(Name = "parent")] string Parent = null,
+    [FromQuery(Name = "ready")] bool? Ready = null,
+    [FromQuery(Name = "q")] string Q = null,
+    [FromQuery(Name = "includeArchived")] bool? IncludeArchived = null,
+    [FromQuery(Name = "limit")] int? Limit = null,
+    [FromQuery(Name = "cursor")] string Cursor = null);
+#nullable restore

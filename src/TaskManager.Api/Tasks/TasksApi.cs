@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
@@ -21,53 +20,34 @@ public static class TasksApi
         group.MapGet("/", ListTasks).WithName("ListTasks")
             .WithSummary("Lists tasks in board order (manual position), filtered; keyset-paged with nextCursor.")
             .WithDescription("status and priority may repeat (status=todo&status=doing) or be comma-separated. q searches title and description (Postgres full-text, all words). ready=true keeps tasks that are todo, not archived and not blocked.")
-            .AcceptsQuery("project", "status", "assignee", "label", "priority", "parent", "ready", "q", "includeArchived", "limit", "cursor");
+            .RejectsUnknownQuery();
         group.MapPost("/", CreateTask).WithName("CreateTask").WithSummary("Creates a task at the end of its status column.")
             .RequireScope(Scopes.Write).WithIdempotency()
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapPost("/claim", ClaimTask).WithName("ClaimTask")
-            .WithSummary("Atomically assigns the best ready task (priority, then board order) to the caller and moves it to doing; 204 when none is ready.")
-            .RequireScope(Scopes.Write);
         group.MapGet("/{task}", GetTask).WithName("GetTask").WithSummary("Gets a task by id or KEY-n reference; ETag is its version.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPatch("/{task}", UpdateTask).WithName("UpdateTask")
             .WithSummary("Changes the fields present in the body (null clears). If-Match makes it conflict-safe; without it the last writer wins.")
             .RequireScope(Scopes.Write).WithConcurrencyProblems();
-        group.MapPost("/{task}/move", MoveTask).WithName("MoveTask")
-            .WithSummary("Moves a task to a status column, before or after a neighbour (or to the end); no other task is renumbered.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
         group.MapPost("/{task}/archive", ArchiveTask).WithName("ArchiveTask").WithSummary("Archives a task (hidden from lists by default).")
             .RequireScope(Scopes.Write).WithConcurrencyProblems();
         group.MapPost("/{task}/restore", RestoreTask).WithName("RestoreTask").WithSummary("Restores an archived task.")
             .RequireScope(Scopes.Write).WithConcurrencyProblems();
-        group.MapGet("/{task}/blockers", ListBlockers).WithName("ListBlockers").WithSummary("Lists the tasks this task is blocked by, done or not.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/{task}/blockers", AddBlocker).WithName("AddBlocker")
-            .WithSummary("Marks the task as blocked by another task (any project); a dependency cycle is refused with 409.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
-        group.MapDelete("/{task}/blockers/{blocker}", RemoveBlocker).WithName("RemoveBlocker")
-            .WithSummary("Removes a blocked-by dependency; removing one that is not there changes nothing.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
         return group;
     }
 
-    // [FromQuery] and the defaults only keep the OpenAPI document right: the compile-time request delegate generator
-    // (Native AOT) would describe the arrays as a GET body and as required (dotnet/aspnetcore#65344). Binding is unchanged.
     public static async Task<Results<Ok<Page<TaskDto>>, ValidationProblem>> ListTasks(
-        TaskStore tasks, ProjectStore projects,
-        string? project, [FromQuery] string[]? status = null, string? assignee = null, string? label = null, [FromQuery] string[]? priority = null,
-        string? parent = null, bool? ready = null, string? q = null, bool? includeArchived = null, int? limit = null, string? cursor = null,
-        CancellationToken ct = default)
+        [AsParameters] ListTasksQuery query, TaskStore tasks, ProjectStore projects, CancellationToken ct)
     {
         var validation = new Validation();
-        var statuses = ParseEnums<TaskState>(status, "status", validation);
-        var priorities = ParseEnums<TaskPriority>(priority, "priority", validation);
-        Paging.ValidateLimit(limit, validation);
+        var statuses = ParseEnums<TaskState>(query.Status, "status", validation);
+        var priorities = ParseEnums<TaskPriority>(query.Priority, "priority", validation);
+        Paging.ValidateLimit(query.Limit, validation);
 
         (string, Guid)? after = null;
-        if (cursor is not null)
+        if (query.Cursor is not null)
         {
-            if (Paging.Decode(cursor, 2) is [var position, var id] && IsPosition(position) && Guid.TryParse(id, out var afterId))
+            if (Paging.Decode(query.Cursor, 2) is [var position, var id] && IsPosition(position) && Guid.TryParse(id, out var afterId))
             {
                 after = (position, afterId);
             }
@@ -78,23 +58,23 @@ public static class TasksApi
         }
 
         Guid? projectId = null;
-        if (project is not null)
+        if (query.Project is not null)
         {
-            projectId = (await projects.FindAsync(project, ct))?.Id;
+            projectId = (await projects.FindAsync(query.Project, ct))?.Id;
             if (projectId is null)
             {
-                validation.Add("project", $"Project '{project}' does not exist.");
+                validation.Add("project", $"Project '{query.Project}' does not exist.");
             }
         }
-        var parentId = parent is null ? null : (await FindReferencedTaskAsync(parent, "parent", tasks, validation, ct))?.Id;
+        var parentId = query.Parent is null ? null : (await FindReferencedTaskAsync(query.Parent, "parent", tasks, validation, ct))?.Id;
         if (!validation.IsValid)
         {
             return validation.Problem();
         }
 
-        var filter = new TaskFilter(projectId, statuses, NullIfBlank(assignee), NullIfBlank(label), priorities, parentId,
-            ready ?? false, NullIfBlank(q), includeArchived ?? false);
-        var pageSize = limit ?? Paging.DefaultLimit;
+        var filter = new TaskFilter(projectId, statuses, NullIfBlank(query.Assignee), NullIfBlank(query.Label), priorities, parentId,
+            query.Ready ?? false, NullIfBlank(query.Q), query.IncludeArchived ?? false);
+        var pageSize = query.Limit ?? Paging.DefaultLimit;
         var rows = await tasks.ListAsync(filter, after, pageSize + 1, ct);
         var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Position, rows[pageSize - 1].Id.ToString()) : null;
         return TypedResults.Ok(new Page<TaskDto>([.. rows.Take(pageSize).Select(TaskDto.From)], next));
@@ -142,14 +122,10 @@ public static class TasksApi
     public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> GetTask(
         string task, TaskStore tasks, HttpContext http, CancellationToken ct)
     {
-        if (!TaskReference.TryParse(task, out var reference))
-        {
-            return Problems.BadRequest(TaskReference.Describe(task));
-        }
-        var row = await tasks.FindAsync(reference, ct);
+        var (row, problem) = await TaskRoute.FindAsync(task, tasks, ct);
         if (row is null)
         {
-            return Problems.NotFound($"Task '{task}' does not exist.");
+            return problem!;
         }
         Concurrency.SetETag(http, row.Version);
         return TypedResults.Ok(TaskDto.From(row));
@@ -158,7 +134,7 @@ public static class TasksApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> UpdateTask(
         string task, UpdateTaskRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
+        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
             return badTarget;
         }
@@ -197,7 +173,7 @@ public static class TasksApi
             labels ?? current.Labels,
             request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
             request.Parent.IsSet ? parentId : current.ParentId), mayChangeParent: request.Parent.IsSet, user.Actor(), ct);
-        return ToHttp(result, task, http);
+        return TaskRoute.ToHttp(result, task, http);
     }
 
     public static Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> ArchiveTask(
@@ -211,139 +187,12 @@ public static class TasksApi
     private static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> SetArchived(
         string task, bool archived, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
+        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
             return badTarget;
         }
         var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), ct);
-        return ToHttp(result, task, http);
-    }
-
-    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> MoveTask(
-        string task, MoveTaskRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
-    {
-        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
-        {
-            return badTarget;
-        }
-        var validation = new Validation();
-        if (request.Before is not null && request.After is not null)
-        {
-            validation.Add("before", "Give before or after, not both.");
-        }
-        (TaskReference, bool, string)? anchor = null;
-        foreach (var (text, after, field) in new[] { (request.Before, false, "before"), (request.After, true, "after") })
-        {
-            if (text is null)
-            {
-                continue;
-            }
-            if (TaskReference.TryParse(text, out var neighbour))
-            {
-                anchor = (neighbour, after, field);
-            }
-            else
-            {
-                validation.Add(field, TaskReference.Describe(text));
-            }
-        }
-        if (request.Status is null && anchor is null)
-        {
-            validation.Add("status", "Give a status, a neighbour (before or after), or both.");
-        }
-        if (!validation.IsValid)
-        {
-            return validation.Problem();
-        }
-        var result = await tasks.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), ct);
-        return ToHttp(result, task, http);
-    }
-
-    public static async Task<Results<Ok<TaskDto>, NoContent, ValidationProblem>> ClaimTask(
-        ClaimTaskRequest request, TaskStore tasks, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
-    {
-        var validation = new Validation();
-        Guid? projectId = null;
-        if (request.Project is not null && (projectId = (await projects.FindAsync(request.Project, ct))?.Id) is null)
-        {
-            validation.Add("project", $"Project '{request.Project}' does not exist.");
-        }
-        var labels = request.Labels is null ? null : ValidateLabels(request.Labels, validation);
-        var assignee = ValidateAssignee(request.Assignee, validation) ?? user.Actor();
-        if (!validation.IsValid)
-        {
-            return validation.Problem();
-        }
-
-        var filter = new ClaimFilter(projectId, labels is { Length: > 0 } ? labels : null,
-            request.Priority is { Length: > 0 } p ? [.. p.Select(x => Naming.SnakeCase(x))] : null);
-        var row = await tasks.ClaimAsync(filter, assignee, user.Actor(), ct);
-        if (row is null)
-        {
-            return TypedResults.NoContent();
-        }
-        Concurrency.SetETag(http, row.Version);
-        return TypedResults.Ok(TaskDto.From(row));
-    }
-
-    public static async Task<Results<Ok<TaskDto[]>, ProblemHttpResult>> ListBlockers(string task, TaskStore tasks, CancellationToken ct)
-    {
-        if (!TaskReference.TryParse(task, out var reference))
-        {
-            return Problems.BadRequest(TaskReference.Describe(task));
-        }
-        var row = await tasks.FindAsync(reference, ct);
-        if (row is null)
-        {
-            return Problems.NotFound($"Task '{task}' does not exist.");
-        }
-        return TypedResults.Ok((await tasks.ListBlockersAsync(row.Id, ct)).Select(TaskDto.From).ToArray());
-    }
-
-    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> AddBlocker(
-        string task, AddBlockerRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
-    {
-        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
-        {
-            return badTarget;
-        }
-        if (!TaskReference.TryParse(request.Blocker, out var blocker))
-        {
-            return Problems.Invalid("blocker", request.Blocker is null ? "blocker is required: the blocking task's ref or id." : TaskReference.Describe(request.Blocker));
-        }
-        var result = await tasks.AddBlockerAsync(reference, expectedVersion, blocker, user.Actor(), ct);
-        return ToHttp(result, task, http);
-    }
-
-    public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> RemoveBlocker(
-        string task, string blocker, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
-    {
-        if (ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
-        {
-            return badTarget;
-        }
-        if (!TaskReference.TryParse(blocker, out var blockerReference))
-        {
-            return Problems.Invalid("blocker", TaskReference.Describe(blocker));
-        }
-        var result = await tasks.RemoveBlockerAsync(reference, expectedVersion, blockerReference, user.Actor(), ct);
-        return ToHttp(result, task, http);
-    }
-
-    private static Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult> ToHttp(WriteResult<TaskRow> result, string task, HttpContext http) =>
-        result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
-
-    /// <summary>The task a write addresses and the version it expects (If-Match), or the problem with either.</summary>
-    private static ProblemHttpResult? ReadWriteTarget(string task, HttpRequest request, out TaskReference reference, out int? expectedVersion)
-    {
-        expectedVersion = null;
-        if (!TaskReference.TryParse(task, out reference))
-        {
-            return Problems.BadRequest(TaskReference.Describe(task));
-        }
-        return Concurrency.TryGetExpectedVersion(request, out expectedVersion, out var ifMatchError)
-            ? null
-            : Problems.BadRequest(ifMatchError!);
+        return TaskRoute.ToHttp(result, task, http);
     }
 
     /// <summary>The task a field refers to; a malformed or unknown reference is a validation error on that field.</summary>

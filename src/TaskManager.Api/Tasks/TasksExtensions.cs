@@ -1,3 +1,6 @@
+using TaskManager.Api.Tasks.Claims;
+using TaskManager.Api.Tasks.Ordering;
+
 namespace TaskManager.Api.Tasks;
 
 public static class TasksExtensions
@@ -5,6 +8,8 @@ public static class TasksExtensions
     public static WebApplicationBuilder AddTasks(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<TaskStore>();
+        builder.Services.AddSingleton<ClaimStore>();
+        builder.Services.AddSingleton<OrderingStore>();
         return builder;
     }
 }

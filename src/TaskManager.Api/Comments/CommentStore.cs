@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using Npgsql;
+using NpgsqlTypes;
+using TaskManager.Api.Database;
+using TaskManager.Api.Events;
+using TaskManager.Api.Tasks;
+
+namespace TaskManager.Api.Comments;
+
+/// <summary>SQL for a task's work log. Adding a comment runs in one transaction with its history event.</summary>
+public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal)
+{
+    /// <summary>The task's comments after <paramref name="after"/> (the keyset cursor), oldest or newest first.</summary>
+    public async Task<List<CommentRow>> ListAsync(Guid taskId, Guid? after, bool newestFirst, int limit, CancellationToken ct)
+    {
+        // Ids are UUIDv7: in creation order.
+        await using var command = dataSource.CreateCommand($"""
+            SELECT id, author, body, created_at FROM task_comments
+            WHERE task_id = @task_id AND (@after::uuid IS NULL OR {(newestFirst ? "id < @after" : "id > @after")})
+            ORDER BY id {(newestFirst ? "DESC" : "ASC")}
+            LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("task_id", taskId);
+        command.Parameters.AddWithValue("after", NpgsqlDbType.Uuid, (object?)after ?? DBNull.Value);
+        command.Parameters.AddWithValue("limit", limit);
+        return await command.ReadAllAsync(r => new CommentRow(r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), ct);
+    }
+
+    /// <summary>Appends a comment by <paramref name="author"/> to the task's work log.</summary>
+    public async Task<CommentRow> AddAsync(TaskRow task, string body, string author, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO task_comments (id, task_id, author, body) VALUES (@id, @task_id, @author, @body)
+            RETURNING created_at
+            """, connection, transaction);
+        var id = Guid.CreateVersion7();
+        insert.Parameters.AddWithValue("id", id);
+        insert.Parameters.AddWithValue("task_id", task.Id);
+        insert.Parameters.AddWithValue("author", author);
+        insert.Parameters.AddWithValue("body", body);
+        DateTimeOffset createdAt;
+        await using (var reader = await insert.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            createdAt = reader.GetFieldValue<DateTimeOffset>(0);
+        }
+        await EventLog.AppendAsync(connection, transaction, author, EventKinds.CommentAdded, task.ProjectId, task.Id,
+            new JsonObject { ["ref"] = task.Ref, ["commentId"] = id.ToString(), ["body"] = Excerpt(body) }, ct);
+        await transaction.CommitAsync(signal, ct);
+        return new CommentRow(id, author, body, createdAt);
+    }
+
+    /// <summary>The start of a comment for history, cut between characters (never inside a surrogate pair).</summary>
+    private static string Excerpt(string body)
+    {
+        const int length = 280;
+        if (body.Length <= length)
+        {
+            return body;
+        }
+        var cut = char.IsHighSurrogate(body[length - 1]) ? length - 1 : length;
+        return body[..cut] + "…";
+    }
+}

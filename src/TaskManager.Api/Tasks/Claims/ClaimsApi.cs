@@ -1,0 +1,51 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using TaskManager.Api.Auth;
+using TaskManager.Api.Events;
+using TaskManager.Api.Http;
+using TaskManager.Api.Projects;
+
+namespace TaskManager.Api.Tasks.Claims;
+
+/// <summary>Which ready task to claim. Every filter is optional; the best match is the highest priority, then board order.</summary>
+public sealed record ClaimTaskRequest(string? Project, string[]? Labels, TaskPriority[]? Priority, string? Assignee);
+
+/// <summary>Claiming: an agent (or a person) takes the best ready task, so that concurrent workers never take the same one.</summary>
+public static class ClaimsApi
+{
+    public static RouteGroupBuilder MapClaimsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireScope(Scopes.Read).WithApiConventions();
+        group.MapPost("/claim", ClaimTask).WithName("ClaimTask")
+            .WithSummary("Atomically assigns the best ready task (priority, then board order) to the caller and moves it to doing; 204 when none is ready.")
+            .RequireScope(Scopes.Write);
+        return group;
+    }
+
+    public static async Task<Results<Ok<TaskDto>, NoContent, ValidationProblem>> ClaimTask(
+        ClaimTaskRequest request, ClaimStore claims, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+    {
+        var validation = new Validation();
+        Guid? projectId = null;
+        if (request.Project is not null && (projectId = (await projects.FindAsync(request.Project, ct))?.Id) is null)
+        {
+            validation.Add("project", $"Project '{request.Project}' does not exist.");
+        }
+        var labels = request.Labels is null ? null : TasksApi.ValidateLabels(request.Labels, validation);
+        var assignee = TasksApi.ValidateAssignee(request.Assignee, validation) ?? user.Actor();
+        if (!validation.IsValid)
+        {
+            return validation.Problem();
+        }
+
+        var filter = new ClaimFilter(projectId, labels is { Length: > 0 } ? labels : null,
+            request.Priority is { Length: > 0 } p ? [.. p.Select(x => Naming.SnakeCase(x))] : null);
+        var row = await claims.ClaimAsync(filter, assignee, user.Actor(), ct);
+        if (row is null)
+        {
+            return TypedResults.NoContent();
+        }
+        Concurrency.SetETag(http, row.Version);
+        return TypedResults.Ok(TaskDto.From(row));
+    }
+}

@@ -1,0 +1,161 @@
+using Npgsql;
+using TaskManager.Api.Database;
+using TaskManager.Api.Events;
+using TaskManager.Api.Http;
+
+namespace TaskManager.Api.Tasks;
+
+/// <summary>
+/// What every store of task rows shares (tasks, dependencies, claims, ordering): reading a task, locking it for a
+/// write, reading it back in the write's batch, the sections writes enter, and the rules of a status change.
+/// </summary>
+internal static class TaskRows
+{
+    // Room between appended tasks, so most moves find a midpoint with few digits.
+    public const int PositionGap = 1024;
+
+    // A blocker stops blocking only when it is done (PRODUCT.md: "ready when every blocker is done").
+    public const string OpenBlocker = "b.status <> 'done'";
+
+    // Sections serialised across transactions (see LockedWrite.EnterAsync).
+    public const string TreeSection = "task-tree";
+
+    public const string Select = $"""
+        SELECT t.id, t.project_id, p.key, t.number, t.parent_id, t.title, t.description, t.status, t.priority,
+               t.assignee, t.labels, t.due_date, t.archived_at, t.archived_by, t.created_at, t.created_by,
+               t.updated_at, t.updated_by, t.version, t.position::text,
+               ARRAY(SELECT bp.key || '-' || b.number
+                     FROM task_dependencies d
+                     JOIN tasks b ON b.id = d.blocker_id
+                     JOIN projects bp ON bp.id = b.project_id
+                     WHERE d.task_id = t.id AND {OpenBlocker}
+                     ORDER BY bp.key, b.number) AS open_blockers,
+               subtasks.total, subtasks.done,
+               p.archived_at IS NOT NULL AS project_archived
+        FROM tasks t
+        JOIN projects p ON p.id = t.project_id
+        CROSS JOIN LATERAL (
+            SELECT count(*)::int AS total, count(*) FILTER (WHERE s.status = 'done')::int AS done
+            FROM tasks s WHERE s.parent_id = t.id AND s.archived_at IS NULL) subtasks
+        """;
+
+    public static TaskRow Read(NpgsqlDataReader r) => new(
+        r.GetGuid(0), r.GetGuid(1), r.GetString(2), r.GetInt32(3), r.IsDBNull(4) ? null : r.GetGuid(4),
+        r.GetString(5), r.GetString(6), Enum.Parse<TaskState>(r.GetString(7), ignoreCase: true),
+        Enum.Parse<TaskPriority>(r.GetString(8), ignoreCase: true), r.IsDBNull(9) ? null : r.GetString(9),
+        r.GetFieldValue<string[]>(10), r.IsDBNull(11) ? null : r.GetFieldValue<DateOnly>(11),
+        r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12), r.IsDBNull(13) ? null : r.GetString(13),
+        r.GetFieldValue<DateTimeOffset>(14), r.GetString(15), r.GetFieldValue<DateTimeOffset>(16), r.GetString(17),
+        r.GetInt32(18), r.GetString(19), r.GetFieldValue<string[]>(20), r.GetInt32(21), r.GetInt32(22), r.GetBoolean(23));
+
+    public static async Task<TaskRow?> FindAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, TaskReference reference, bool forUpdate, CancellationToken ct)
+    {
+        if (!forUpdate)
+        {
+            await using var command = new NpgsqlCommand($"""
+                {Select}
+                WHERE {Where(reference)}
+                """, connection, transaction);
+            AddReference(command.Parameters, reference);
+            return await command.ReadFirstOrDefaultAsync(Read, ct);
+        }
+
+        // Lock first, then read in a statement of its own (one round trip for both): a statement that waited for the
+        // lock still sees its old snapshot in subqueries (such as open blockers), the next statement sees what the
+        // other writer committed.
+        var lockRow = new NpgsqlBatchCommand($"""
+            SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id
+            WHERE {Where(reference)}
+            FOR NO KEY UPDATE OF t
+            """);
+        var read = new NpgsqlBatchCommand($"""
+            {Select}
+            WHERE {Where(reference)}
+            """);
+        AddReference(lockRow.Parameters, reference);
+        AddReference(read.Parameters, reference);
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { lockRow, read } };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        await reader.NextResultAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    // By id or by reference: two statements, each with one plan on its own index.
+    private static string Where(TaskReference reference) =>
+        reference.Id is not null ? "t.id = @id" : "p.key = @key AND t.number = @number";
+
+    private static void AddReference(NpgsqlParameterCollection parameters, TaskReference reference)
+    {
+        if (reference.Id is { } id)
+        {
+            parameters.AddWithValue("id", id);
+        }
+        else
+        {
+            parameters.AddWithValue("key", reference.ProjectKey!);
+            parameters.AddWithValue("number", reference.Number);
+        }
+    }
+
+    /// <summary>
+    /// Locks the task (<see cref="LockedWrite"/>), refuses a stale <paramref name="expectedVersion"/> and runs
+    /// <paramref name="write"/> on the current row; commits only a finished write.
+    /// </summary>
+    public static Task<WriteResult<TaskRow>> WriteAsync(
+        NpgsqlDataSource dataSource, EventSignal signal, TaskReference reference, int? expectedVersion,
+        Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<WriteResult<TaskRow>>> write, CancellationToken ct,
+        string? exclusiveSection = null) =>
+        LockedWrite.RunAsync(dataSource, signal,
+            (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
+            row => row.Version, expectedVersion, write, ct, exclusiveSection);
+
+    /// <summary>
+    /// Serialises position changes within one status column, so two moves into the same gap cannot take the same
+    /// midpoint. Taken after the moved task's row lock, and by a create before the project row lock (nothing holds a
+    /// project row while waiting for a column).
+    /// </summary>
+    public static Task EnterColumnAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid projectId, TaskState status, CancellationToken ct) =>
+        LockedWrite.EnterAsync(connection, transaction, ColumnSection(projectId, status), ct);
+
+    public static string ColumnSection(Guid projectId, TaskState status) => $"column:{projectId}:{Naming.SnakeCase(status)}";
+
+    /// <summary>Reads the task again, as a batch's last statement.</summary>
+    public static NpgsqlBatchCommand ReRead(Guid id) => new($"{Select}\nWHERE t.id = @id") { Parameters = { new("id", id) } };
+
+    /// <summary>
+    /// Runs a write's batch: sections entered, statements without rows, and last <see cref="ReRead"/>. Returns the
+    /// task as it reads it, or null when there is none.
+    /// </summary>
+    public static async Task<TaskRow?> WriteAndReReadAsync(NpgsqlBatch batch, CancellationToken ct)
+    {
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        for (var sections = LockedWrite.Sections(batch); sections > 0; sections--)
+        {
+            await reader.NextResultAsync(ct);
+        }
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    public static async Task<TaskRow> ReReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken ct) =>
+        (await FindAsync(connection, transaction, new TaskReference(id, null, 0), forUpdate: false, ct))!;
+
+    /// <summary>A task entering or leaving done: its event names the tasks it blocks (<see cref="EventLog.DependentsData"/>).</summary>
+    public static string? Dependents(TaskState from, TaskState to) =>
+        from != to && (from == TaskState.Done || to == TaskState.Done) ? EventLog.DependentsData : null;
+
+    /// <summary>
+    /// A task with open blockers may not progress: entering doing, review or done is refused, naming the blockers.
+    /// Going back to todo is always allowed.
+    /// </summary>
+    public static WriteResult<TaskRow>.Conflict? BlockedFrom(TaskRow current, TaskState target) =>
+        target != TaskState.Todo && target != current.Status && current.OpenBlockers.Length > 0
+            ? new WriteResult<TaskRow>.Conflict(
+                $"{current.Ref} is blocked by {string.Join(", ", current.OpenBlockers)}, which are not done. Finish them first or remove the dependency.",
+                new Dictionary<string, object?> { ["blockedBy"] = current.OpenBlockers })
+            : null;
+}
