@@ -51,6 +51,13 @@ public static class DatabaseExtensions
             {
                 connection.Options = "-c lock_timeout=800ms -c statement_timeout=5s -c idle_in_transaction_session_timeout=10s";
             }
+            // The api leaves no session state on a pooled connection (the migrator and the listener undo theirs), so
+            // handing one out needs no reset: without this, Npgsql sends seven reset statements with every checkout
+            // (a noisy probe: gets 2,171 -> 3,624 req/s).
+            if (!given.ContainsKey("No Reset On Close"))
+            {
+                connection.NoResetOnClose = true;
+            }
             // Notices a server that vanished without closing the connection (the listener sits idle for long).
             if (!given.ContainsKey("Keepalive"))
             {

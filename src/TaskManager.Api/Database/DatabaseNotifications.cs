@@ -116,6 +116,19 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
         finally
         {
             _listening = false;
+            // Back in the pool (the api resets nothing on checkout), the connection must not listen or carry the name.
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                try
+                {
+                    await using var unlisten = new NpgsqlCommand("UNLISTEN *; RESET application_name", connection);
+                    await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                    // Broken: the pool drops it.
+                }
+            }
         }
     }
 }
