@@ -78,12 +78,13 @@ public static class McpServerExtensions
                     IsSafeToRepeat(args.Context.GetRequestMessage())
                     && args.Outcome.Result?.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable
                     && await transient(args);
-                // An api that does not answer at all is reported within 3 s (its own database limits answer in 2).
+                // The api answers within about 5 s even when its database is frozen (its own limits): wait that long
+                // for an attempt, and report an api that does not answer at all within 7 s.
                 options.Retry.MaxRetryAttempts = 2;
                 options.Retry.Delay = TimeSpan.FromMilliseconds(100);
-                options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(2.5);
-                options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(3);
-                options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(5);
+                options.AttemptTimeout.Timeout = TimeSpan.FromSeconds(6);
+                options.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(7);
+                options.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(12);
             });
         return builder;
     }

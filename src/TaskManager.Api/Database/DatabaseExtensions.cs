@@ -29,9 +29,10 @@ public static class DatabaseExtensions
                 connection.AutoPrepareMinUsages = 2;
             }
             // A database that is down or does not answer becomes a 503 within seconds, not a request hanging for the
-            // driver's defaults (15 s to connect or wait for a pooled connection, 30 s per command). Every statement
-            // the api sends takes milliseconds; the migrator lifts the limits for itself. Measured against a frozen
-            // server (SIGSTOP): a new connection gives up after 1 s; a pooled one after about 3 s (the 1 s command
+            // driver's defaults (15 s to connect or wait for a pooled connection, 30 s per command). Statements take
+            // milliseconds, but a write may queue for a lock behind others (dependency changes share one section):
+            // the command limit leaves room for that. The migrator lifts the limits for itself. Against a frozen
+            // server (SIGSTOP) a new connection gives up after 1 s, a pooled one after about 5 s (the 3 s command
             // timeout, then Npgsql's cancel request to the frozen server costs another two connect timeouts).
             if (!given.ContainsKey("Timeout"))
             {
@@ -39,7 +40,7 @@ public static class DatabaseExtensions
             }
             if (!given.ContainsKey("Command Timeout"))
             {
-                connection.CommandTimeout = 1;
+                connection.CommandTimeout = 3;
             }
             if (!given.ContainsKey("Cancellation Timeout"))
             {
@@ -49,7 +50,7 @@ public static class DatabaseExtensions
             // "busy" before the client gives up), a statement or an idle transaction is bounded on the server too.
             if (!given.ContainsKey("Options"))
             {
-                connection.Options = "-c lock_timeout=800ms -c statement_timeout=5s -c idle_in_transaction_session_timeout=10s";
+                connection.Options = "-c lock_timeout=2500ms -c statement_timeout=5s -c idle_in_transaction_session_timeout=10s";
             }
             // The api leaves no session state on a pooled connection (the migrator and the listener undo theirs), so
             // handing one out needs no reset: without this, Npgsql sends seven reset statements with every checkout

