@@ -44,9 +44,9 @@ public sealed class OutageTests(AppFixture app)
         Assert.True(back < TimeSpan.FromSeconds(5), $"The api took {back} to recover.");
     }
 
-    // The target is 3 s; a pooled connection to a frozen server takes about 5 s to give up (see
-    // DatabaseExtensions: the 3 s command timeout leaves room for lock queues, and Npgsql's cancel request adds two
-    // connect timeouts to it).
+    // The target is 3 s; a pooled connection to a frozen server takes about 5 s to give up, 8 s measured on a
+    // loaded machine (see DatabaseExtensions: the 3 s command timeout leaves room for lock queues, and Npgsql's cancel
+    // request adds two connect timeouts to it). The bound here says "never hangs", not the target.
     [Fact]
     public async Task A_database_that_does_not_answer_gets_503_within_seconds()
     {
@@ -58,7 +58,7 @@ public sealed class OutageTests(AppFixture app)
         await postgres.PauseAsync();
         try
         {
-            await AssertUnavailableWithinAsync(client, TimeSpan.FromSeconds(7));
+            await AssertUnavailableWithinAsync(client, TimeSpan.FromSeconds(12));
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", TestHelpers.Ct).Timeout()).StatusCode);
         }
         finally
