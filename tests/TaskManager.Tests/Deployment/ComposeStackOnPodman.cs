@@ -29,7 +29,7 @@ public sealed class ComposeStackOnPodman : IAsyncDisposable
     /// <summary>Builds the app images compose builds, then creates the network and volumes (nothing runs yet).</summary>
     public static async Task<ComposeStackOnPodman> CreateAsync(ComposeFile.Filled compose)
     {
-        await Podman.EnsureReadyAsync();
+        await Podman.EnsureStandInsAsync();
         var stack = new ComposeStackOnPodman(compose);
         foreach (var (name, service) in compose.Services)
         {

@@ -27,7 +27,7 @@ public sealed class PostgresContainerTests
     [Fact]
     public async Task Container_mode_runs_postgres_in_podman_and_the_api_and_mcp_work_on_it()
     {
-        await StandInImages.EnsureAsync("postgres");
+        await Podman.EnsureStandInsAsync("postgres");
         var builder = await CreateAppHostAsync("--Postgres:Mode=container");
         Assert.IsType<PostgresServerResource>(builder.Resources.Single(r => r.Name == "postgres"));
         var container = new PodmanContainer();
@@ -66,7 +66,7 @@ public sealed class PostgresContainerTests
     [Fact]
     public async Task A_postgres_container_that_cannot_start_stops_the_apphost_with_an_error_naming_the_fix()
     {
-        await StandInImages.EnsureAsync("postgres");
+        await Podman.EnsureStandInsAsync("postgres");
         var tag = MissingTag();
         var missing = $"docker.io/library/postgres:{tag}";
 
@@ -87,7 +87,7 @@ public sealed class PostgresContainerTests
     [Fact]
     public async Task Auto_mode_uses_the_container_when_the_runtime_has_the_image()
     {
-        await StandInImages.EnsureAsync("postgres");
+        await Podman.EnsureStandInsAsync("postgres");
 
         var builder = await CreateAppHostAsync("--Postgres:Mode=auto");
 
@@ -98,7 +98,7 @@ public sealed class PostgresContainerTests
     [Fact]
     public async Task Auto_mode_falls_back_to_local_binaries_when_the_image_is_missing_and_cannot_be_pulled()
     {
-        await StandInImages.EnsureAsync("postgres");
+        await Podman.EnsureStandInsAsync("postgres");
 
         var builder = await CreateAppHostAsync("--Postgres:Mode=auto", $"--Postgres:ImageTag={MissingTag()}");
 
@@ -169,7 +169,7 @@ public sealed class PostgresContainerTests
             Assert.True(app.ResourceNotifications.TryGetCurrentState("postgres", out var postgres));
             _id = postgres.Snapshot.Properties.Single(p => p.Name == "container.id").Value?.ToString();
             Assert.False(string.IsNullOrEmpty(_id), "The postgres resource has no container id.");
-            var mounts = await Podman("container", "inspect", "--format", "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}", _id);
+            var mounts = await Podman.RunAsync(["container", "inspect", "--format", "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}", _id]);
             _volumes = mounts.Output.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         }
 
@@ -181,20 +181,17 @@ public sealed class PostgresContainerTests
             }
             for (var wait = Stopwatch.StartNew(); wait.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(500, TestHelpers.Ct))
             {
-                if ((await Podman("container", "exists", _id)).ExitCode != 0)
+                if ((await Podman.RunAsync(["container", "exists", _id], mayFail: true)).ExitCode != 0)
                 {
                     break;
                 }
             }
-            await Podman("rm", "--force", "--volumes", _id);
+            await Podman.RunAsync(["rm", "--force", "--volumes", _id], mayFail: true);
             foreach (var volume in _volumes)
             {
-                await Podman("volume", "rm", "--force", volume);
+                await Podman.RunAsync(["volume", "rm", "--force", volume], mayFail: true);
             }
-            Assert.NotEqual(0, (await Podman("container", "exists", _id)).ExitCode);
+            Assert.NotEqual(0, (await Podman.RunAsync(["container", "exists", _id], mayFail: true)).ExitCode);
         }
-
-        private static Task<ProcessResult> Podman(params string[] args) =>
-            ChildProcess.RunAsync(new ProcessStartInfo("podman", args), TimeSpan.FromSeconds(30));
     }
 }
