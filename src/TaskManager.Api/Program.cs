@@ -29,6 +29,7 @@ var app = builder.Build();
 
 app.UseHttpConventions();
 app.UseBoard();
+app.UseStartupGate();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseQueryBindingCheck();

@@ -69,8 +69,8 @@ public static class McpServerExtensions
             .AddStandardResilienceHandler(options =>
             {
                 // A write that reached the api but timed out must not be sent again blindly: a repeated PATCH would
-                // report its own first attempt as "changed by someone else". Creates carry an Idempotency-Key, so
-                // they are safe to repeat. A 503 is the api's considered answer (its database is unavailable, and it
+                // report its own first attempt as "changed by someone else". Every write of a tool carries an
+                // Idempotency-Key (the agent's requestId or one per call), so a repeat gets the first answer. A 503 is the api's considered answer (its database is unavailable, and it
                 // already waited for it): the agent hears it at once, with when to retry, instead of after a chain of
                 // retries.
                 var transient = options.Retry.ShouldHandle;

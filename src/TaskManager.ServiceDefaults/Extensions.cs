@@ -14,8 +14,8 @@ namespace Microsoft.Extensions.Hosting;
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
-    private const string HealthPath = "/health";
-    private const string AlivePath = "/alive";
+    public const string HealthPath = "/health";
+    public const string AlivePath = "/alive";
     private const string LiveTag = "live";
 
     /// <summary>Logs every request's full URL, query included, at Information ("Request starting …").</summary>

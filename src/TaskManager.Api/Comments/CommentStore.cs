@@ -27,7 +27,7 @@ public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal
     }
 
     /// <summary>Appends a comment by <paramref name="author"/> to the task's work log.</summary>
-    public async Task<CommentRow> AddAsync(TaskRow task, string body, string author, CancellationToken ct)
+    public async Task<CommentRow> AddAsync(TaskRow task, string body, string author, BeforeCommit<CommentRow>? beforeCommit, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -48,8 +48,13 @@ public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal
         }
         await EventLog.AppendAsync(connection, transaction, author, EventKinds.CommentAdded, task.ProjectId, task.Id,
             new JsonObject { ["ref"] = task.Ref, ["commentId"] = id.ToString(), ["body"] = Excerpt(body) }, ct);
+        var comment = new CommentRow(id, author, body, createdAt);
+        if (beforeCommit is not null)
+        {
+            await beforeCommit(transaction, comment, ct);
+        }
         await transaction.CommitAsync(signal, ct);
-        return new CommentRow(id, author, body, createdAt);
+        return comment;
     }
 
     /// <summary>The start of a comment for history, cut between characters (never inside a surrogate pair).</summary>

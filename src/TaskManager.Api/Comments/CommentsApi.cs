@@ -48,7 +48,7 @@ public static class CommentsApi
     }
 
     public static async Task<Results<Created<CommentDto>, ValidationProblem, ProblemHttpResult>> AddComment(
-        string task, AddCommentRequest request, TaskStore tasks, CommentStore comments, ClaimsPrincipal user, CancellationToken ct)
+        string task, AddCommentRequest request, TaskStore tasks, CommentStore comments, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
         var body = request.Body?.Trim() ?? "";
         if (body.Length == 0)
@@ -64,9 +64,12 @@ public static class CommentsApi
             return TaskNotFound(task);
         }
 
-        var comment = await comments.AddAsync(row, body, user.Actor(), ct);
-        return TypedResults.Created($"/api/tasks/{row.Ref}/comments", CommentDto.From(row, comment));
+        var comment = await comments.AddAsync(row, body, user.Actor(), http.RecordResponse<CommentRow>(c => Created(row, c)), ct);
+        return Created(row, comment);
     }
+
+    private static Created<CommentDto> Created(TaskRow task, CommentRow comment) =>
+        TypedResults.Created($"/api/tasks/{task.Ref}/comments", CommentDto.From(task, comment));
 
     private static async Task<TaskRow?> FindTaskAsync(string task, TaskStore tasks, CancellationToken ct) =>
         TaskReference.TryParse(task, out var reference) ? await tasks.FindAsync(reference, ct) : null;

@@ -65,7 +65,7 @@ public static class DatabaseExtensions
                 connection.KeepAlive = 5;
             }
         });
-        builder.Services.AddSingleton<MigrationState>();
+        builder.Services.AddSingleton<StartupState>();
         builder.Services.AddHostedService<DatabaseMigrator>();
         // After the migrator: hosted services start in registration order.
         builder.Services.AddSingleton<DatabaseNotifications>();
@@ -74,15 +74,15 @@ public static class DatabaseExtensions
         return builder;
     }
 
-    private sealed class DatabaseReadyCheck(NpgsqlDataSource dataSource, MigrationState state) : IHealthCheck
+    private sealed class DatabaseReadyCheck(NpgsqlDataSource dataSource, StartupState state) : IHealthCheck
     {
         private static readonly TimeSpan HealthDeadline = TimeSpan.FromSeconds(1.5);
 
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
-            if (!state.Applied)
+            if (!state.Ready)
             {
-                return HealthCheckResult.Unhealthy("Database migrations have not been applied yet.");
+                return HealthCheckResult.Unhealthy("Starting: the database schema is not migrated yet.");
             }
             // Unhealthy within about a second and a half when the database does not answer at all.
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

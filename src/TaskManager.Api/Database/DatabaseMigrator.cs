@@ -7,32 +7,39 @@ namespace TaskManager.Api.Database;
 /// Applies the embedded, versioned SQL migrations (<c>Migrations/NNNN_name.sql</c>) once, in order, each in its own
 /// transaction. A session-level advisory lock serialises replicas that start together: the first applies, the
 /// others wait and then find nothing left to do.
+/// It runs in the background: the api listens at once, so that a liveness probe finds it alive while it waits for its
+/// database (<c>/alive</c>), and answers everything else with 503 until the schema is ready (<see cref="StartupGate"/>).
 /// </summary>
-public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState state, ILogger<DatabaseMigrator> logger) : IHostedService
+public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, StartupState state, ILogger<DatabaseMigrator> logger) : BackgroundService
 {
     // Any constant shared by every replica; "TASKMGR" in ASCII.
     private const long AdvisoryLockKey = 0x5441534B4D4752;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(2);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // The database may still be coming up when a replica starts outside Aspire's WaitFor (compose, k8s).
+        await Task.Yield();
+        // The database may be coming up, or down, when a replica starts (compose, k8s, a restart of everything).
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await MigrateAsync(cancellationToken);
-                state.MarkApplied();
+                await MigrateAsync(stoppingToken);
+                state.MarkMigrated();
+                logger.LogInformation("Database schema is up to date");
                 return;
             }
-            catch (NpgsqlException e) when (e.IsTransient && attempt < 10)
+            catch (Exception e) when (e is NpgsqlException { IsTransient: true } or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(e, "Database not reachable yet (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+                if (attempt == 1 || attempt % 10 == 0)
+                {
+                    logger.LogWarning(e, "Database not reachable yet (attempt {Attempt}); the api answers 503 until it is", attempt);
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, 250 * attempt)), stoppingToken);
             }
         }
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task MigrateAsync(CancellationToken ct)
     {
@@ -124,12 +131,54 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, MigrationState
     }
 }
 
-/// <summary>Whether this process has seen the schema fully migrated; read by the readiness check.</summary>
-public sealed class MigrationState
+/// <summary>
+/// Whether this process is ready to serve: its schema migrated, then every start-up step that needs the tables done
+/// (the event stream's starting point). Read by the readiness check and the start-up gate.
+/// </summary>
+public sealed class StartupState
 {
-    private volatile bool _applied;
+    private readonly TaskCompletionSource _migrated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<Task> _steps = [];
+    private Task? _ready;
 
-    public bool Applied => _applied;
+    /// <summary>Completes once the schema is migrated: for work that needs the tables.</summary>
+    public Task WhenMigrated => _migrated.Task;
 
-    public void MarkApplied() => _applied = true;
+    public Task WhenReady => _ready ??= Task.WhenAll([WhenMigrated, .. _steps]);
+
+    public bool Ready => WhenReady.IsCompletedSuccessfully;
+
+    public void MarkMigrated() => _migrated.TrySetResult();
+
+    /// <summary>Adds a step readiness waits for; only while services are constructed, before anything asks.</summary>
+    public void Add(Task step)
+    {
+        if (_ready is not null)
+        {
+            throw new InvalidOperationException("Start-up steps are added while the services are built.");
+        }
+        _steps.Add(step);
+    }
+}
+
+/// <summary>Until the schema is migrated, every request but the health endpoints and the board's files gets a 503.</summary>
+public static class StartupGate
+{
+    public static WebApplication UseStartupGate(this WebApplication app)
+    {
+        var state = app.Services.GetRequiredService<StartupState>();
+        app.Use(async (context, next) =>
+        {
+            if (state.Ready || context.Request.Path.StartsWithSegments(ServiceDefaultsExtensions.HealthPath)
+                || context.Request.Path.StartsWithSegments(ServiceDefaultsExtensions.AlivePath))
+            {
+                await next(context);
+                return;
+            }
+            context.Response.Headers.RetryAfter = "2";
+            await TypedResults.Problem("The api is starting and waiting for its database. Retry in a moment.",
+                statusCode: StatusCodes.Status503ServiceUnavailable, title: "Starting").ExecuteAsync(context);
+        });
+        return app;
+    }
 }

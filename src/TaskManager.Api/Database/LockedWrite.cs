@@ -5,6 +5,12 @@ using TaskManager.Api.Http;
 namespace TaskManager.Api.Database;
 
 /// <summary>
+/// Work a write does in its own transaction just before it commits, with the row it wrote: it commits with the write
+/// or not at all (the response of an idempotent request is stored this way).
+/// </summary>
+public delegate Task BeforeCommit<in T>(NpgsqlTransaction transaction, T row, CancellationToken ct);
+
+/// <summary>
 /// The shape of every change to an existing row: lock it (FOR NO KEY UPDATE, which lets rows that reference it be
 /// inserted meanwhile), refuse a stale expected version before anything changes,
 /// write, and commit only a finished write (together with its history event).
@@ -19,7 +25,8 @@ public static class LockedWrite
         int? expectedVersion,
         Func<NpgsqlConnection, NpgsqlTransaction, T, Task<WriteResult<T>>> write,
         CancellationToken ct,
-        string? exclusiveSection = null)
+        string? exclusiveSection = null,
+        BeforeCommit<T>? beforeCommit = null)
         where T : class
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -39,8 +46,12 @@ public static class LockedWrite
             return new WriteResult<T>.VersionMismatch(version(current));
         }
         var result = await write(connection, transaction, current);
-        if (result is WriteResult<T>.Done)
+        if (result is WriteResult<T>.Done done)
         {
+            if (beforeCommit is not null)
+            {
+                await beforeCommit(transaction, done.Row, ct);
+            }
             await transaction.CommitAsync(signal, ct);
         }
         return result;

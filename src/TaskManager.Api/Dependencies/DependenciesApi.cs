@@ -19,10 +19,10 @@ public static class DependenciesApi
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", AddBlocker).WithName("AddBlocker")
             .WithSummary("Marks the task as blocked by another task (any project); a dependency cycle is refused with 409.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         group.MapDelete("/{blocker}", RemoveBlocker).WithName("RemoveBlocker")
             .WithSummary("Removes a blocked-by dependency; removing one that is not there changes nothing.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         return group;
     }
 
@@ -48,7 +48,7 @@ public static class DependenciesApi
         {
             return Problems.Invalid("blocker", request.Blocker is null ? "blocker is required: the blocking task's ref or id." : TaskReference.Describe(request.Blocker));
         }
-        var result = await dependencies.AddBlockerAsync(reference, expectedVersion, blocker, user.Actor(), ct);
+        var result = await dependencies.AddBlockerAsync(reference, expectedVersion, blocker, user.Actor(), TaskRoute.RecordResponse(http), ct);
         return TaskRoute.ToHttp(result, task, http);
     }
 
@@ -63,7 +63,7 @@ public static class DependenciesApi
         {
             return Problems.Invalid("blocker", TaskReference.Describe(blocker));
         }
-        var result = await dependencies.RemoveBlockerAsync(reference, expectedVersion, blockerReference, user.Actor(), ct);
+        var result = await dependencies.RemoveBlockerAsync(reference, expectedVersion, blockerReference, user.Actor(), TaskRoute.RecordResponse(http), ct);
         return TaskRoute.ToHttp(result, task, http);
     }
 }

@@ -24,7 +24,7 @@ public sealed class DependencyStore(NpgsqlDataSource dataSource, EventSignal sig
 
     /// <summary>Makes <paramref name="blocker"/> block the task, unless that closes a cycle. Adding it twice is a no-op.</summary>
     public Task<WriteResult<TaskRow>> AddBlockerAsync(
-        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, CancellationToken ct) =>
+        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
         // One dependency change at a time, so that two concurrent additions cannot close a cycle between them.
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, exclusiveSection: TaskRows.TreeSection, write: async (connection, transaction, current) =>
         {
@@ -76,11 +76,11 @@ public sealed class DependencyStore(NpgsqlDataSource dataSource, EventSignal sig
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.DependencyAdded, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["blocker"] = blocking.Ref }, ct);
             return new WriteResult<TaskRow>.Done(updated);
-        }, ct: ct);
+        }, ct: ct, beforeCommit: beforeCommit);
 
     /// <summary>Stops <paramref name="blocker"/> blocking the task; removing a dependency that isn't there is a no-op.</summary>
     public Task<WriteResult<TaskRow>> RemoveBlockerAsync(
-        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, CancellationToken ct) =>
+        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, async (connection, transaction, current) =>
         {
             var blocking = await TaskRows.FindAsync(connection, transaction, blocker, forUpdate: false, ct);
@@ -104,5 +104,5 @@ public sealed class DependencyStore(NpgsqlDataSource dataSource, EventSignal sig
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.DependencyRemoved, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["blocker"] = blocking.Ref }, ct);
             return new WriteResult<TaskRow>.Done(updated);
-        }, ct);
+        }, ct: ct, beforeCommit: beforeCommit);
 }

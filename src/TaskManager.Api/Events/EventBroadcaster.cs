@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Npgsql;
 using TaskManager.Api.Database;
 
 namespace TaskManager.Api.Events;
@@ -25,6 +26,8 @@ public sealed class EventBroadcaster : BackgroundService
     private readonly EventSignal _signal;
     private readonly DatabaseNotifications _notifications;
     private readonly ILogger<EventBroadcaster> _logger;
+    private readonly StartupState _startup;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<Guid, Channel<StoredEvent>> _subscribers = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     // Only the delivery loop reads or writes it once started.
@@ -34,9 +37,12 @@ public sealed class EventBroadcaster : BackgroundService
     private DateTime? _heldBackSince;
     private DateTime _warnedHeldBack;
 
-    public EventBroadcaster(EventStore events, EventSignal signal, DatabaseNotifications notifications, ILogger<EventBroadcaster> logger)
+    public EventBroadcaster(
+        EventStore events, EventSignal signal, DatabaseNotifications notifications, StartupState startup, ILogger<EventBroadcaster> logger)
     {
-        (_events, _signal, _notifications, _logger) = (events, signal, notifications, logger);
+        (_events, _signal, _notifications, _startup, _logger) = (events, signal, notifications, startup, logger);
+        // No stream can subscribe before the starting point is known: the api is not ready until then.
+        startup.Add(_started.Task);
         // Before the listener can connect, so that no wake-up is missed.
         signal.OnCommitted(Wake);
         notifications.Received += (channel, payload) =>
@@ -50,15 +56,6 @@ public sealed class EventBroadcaster : BackgroundService
         notifications.Connected += Wake;
     }
 
-    /// <summary>
-    /// Starts delivering after the newest event released so far. Runs before the app serves requests (and after the
-    /// migrations), so no stream can subscribe before the starting point is known.
-    /// </summary>
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        _lastDelivered = await _events.LatestReleasedAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
-    }
 
     /// <summary>
     /// A subscription receives every event delivered after it was made (anything released later, and possibly a few
@@ -84,6 +81,7 @@ public sealed class EventBroadcaster : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        await StartingPointAsync(stoppingToken);
         var delivery = DeliverAsync(stoppingToken);
         var announcing = AnnounceAsync(stoppingToken);
         using var poll = new PeriodicTimer(PollInterval);
@@ -132,6 +130,26 @@ public sealed class EventBroadcaster : BackgroundService
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Delivery starts after the newest event released once the schema is ready; no stream is served before.</summary>
+    private async Task StartingPointAsync(CancellationToken ct)
+    {
+        await _startup.WhenMigrated.WaitAsync(ct);
+        while (true)
+        {
+            try
+            {
+                _lastDelivered = await _events.LatestReleasedAsync(ct);
+                _started.TrySetResult();
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                _logger.LogWarning(e, "Could not read where the event stream starts; retrying");
+                await Task.Delay(RetryReadAfter, ct);
+            }
         }
     }
 

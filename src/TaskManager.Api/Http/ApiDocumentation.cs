@@ -41,7 +41,7 @@ public static partial class ApiDocumentation
                     Version = "v1",
                     Description = "Projects, tasks, dependencies, comments, history and live events. Every endpoint but /health and /alive " +
                                   "needs Authorization: Bearer <token>. Errors are RFC 9457 problem details. Writes accept If-Match " +
-                                  "(the ETag of the last read) and answer 412 when it is stale; creates accept Idempotency-Key.",
+                                  "(the ETag of the last read) and answer 412 when it is stale; every write accepts Idempotency-Key.",
                 };
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();

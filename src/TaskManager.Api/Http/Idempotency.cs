@@ -5,18 +5,21 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Npgsql;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Comments;
+using TaskManager.Api.Database;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
 
 namespace TaskManager.Api.Http;
 
 /// <summary>
-/// <c>Idempotency-Key</c> on creates: the same key and body within 24 hours replays the first response (same status,
-/// headers and body) and creates nothing; the same key with another body is a 422. Clients retry safely, and so do
-/// our own resilience handlers. Keys belong to the calling actor.
+/// <c>Idempotency-Key</c> on writes: the same key and body within 24 hours replays the first response (same status,
+/// headers and body) and changes nothing; the same key with another body is a 422. The key and its response are stored
+/// in the write's own transaction, so a reply lost to a timeout, a crash or an outage is always safe to retry. Keys
+/// belong to the calling actor.
 /// </summary>
 public static class Idempotency
 {
@@ -35,10 +38,11 @@ public static class Idempotency
         return builder;
     }
 
-    private sealed class ExpiredKeyCleanup(IdempotencyStore store, ILogger<ExpiredKeyCleanup> logger) : BackgroundService
+    private sealed class ExpiredKeyCleanup(IdempotencyStore store, StartupState startup, ILogger<ExpiredKeyCleanup> logger) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
+            await startup.WhenMigrated.WaitAsync(stoppingToken);
             using var timer = new PeriodicTimer(TimeSpan.FromHours(1));
             do
             {
@@ -59,92 +63,101 @@ public static class Idempotency
 /// <summary>A stored response: status, Location, ETag and JSON body.</summary>
 public sealed record StoredResponse(int StatusCode, string? Location, string? ETag, string Body);
 
+/// <summary>
+/// The key of the request being handled, for its write to record the response in its own transaction
+/// (<see cref="IdempotencyExtensions.RecordResponse{TRow}"/>): a key exists only together with the change it stands for.
+/// </summary>
+public sealed class IdempotentRequest(string actor, string key, byte[] requestHash, Func<object?, HttpContext, StoredResponse?> describe)
+{
+    /// <summary>Whether the handler's write stored the response (a write that never committed stores none).</summary>
+    public bool Recorded { get; private set; }
+
+    /// <summary>
+    /// Inserts the key with its response. A concurrent request with the same key that got here first makes this wait
+    /// for its commit and then fail with a unique violation, which rolls this write back.
+    /// </summary>
+    internal async Task RecordAsync(NpgsqlTransaction transaction, object? result, HttpContext http, CancellationToken ct)
+    {
+        var response = describe(result, http)
+            ?? throw new InvalidOperationException($"A keyed write committed without a 2xx response to keep ({result?.GetType()}).");
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO idempotency_keys (actor, key, request_hash, status_code, location, etag, body)
+            VALUES (@actor, @key, @hash, @status, @location, @etag, @body)
+            """, transaction.Connection, transaction);
+        insert.Parameters.AddWithValue("actor", actor);
+        insert.Parameters.AddWithValue("key", key);
+        insert.Parameters.AddWithValue("hash", requestHash);
+        insert.Parameters.AddWithValue("status", response.StatusCode);
+        insert.Parameters.AddWithValue("location", (object?)response.Location ?? DBNull.Value);
+        insert.Parameters.AddWithValue("etag", (object?)response.ETag ?? DBNull.Value);
+        insert.Parameters.AddWithValue("body", response.Body);
+        await insert.ExecuteNonQueryAsync(ct);
+        Recorded = true;
+    }
+}
+
+public static class IdempotencyExtensions
+{
+    /// <summary>
+    /// For a write of a keyed request: stores the response <paramref name="respond"/> makes of the written row in the
+    /// write's own transaction, just before it commits. Null when the request has no key.
+    /// </summary>
+    public static BeforeCommit<TRow>? RecordResponse<TRow>(this HttpContext http, Func<TRow, IResult> respond) =>
+        http.Features.Get<IdempotentRequest>() is { } keyed
+            ? (transaction, row, ct) => keyed.RecordAsync(transaction, respond(row), http, ct)
+            : null;
+}
+
 public sealed class IdempotencyStore(NpgsqlDataSource dataSource)
 {
-    /// <summary>A pending claim older than this belongs to a request that died; another may take the key over.</summary>
+    /// <summary>
+    /// Rows without a response were written by versions that claimed a key before the write; one older than this
+    /// belongs to a request that died.
+    /// </summary>
     private static readonly TimeSpan AbandonedAfter = TimeSpan.FromSeconds(60);
 
-    public abstract record Claim
+    public abstract record Lookup
     {
-        public sealed record Claimed : Claim;
-        public sealed record Pending : Claim;
-        public sealed record Mismatch : Claim;
-        public sealed record Completed(StoredResponse Response) : Claim;
+        public sealed record Unused : Lookup;
+        public sealed record Pending : Lookup;
+        public sealed record Mismatch : Lookup;
+        public sealed record Completed(StoredResponse Response) : Lookup;
     }
 
-    public async Task<Claim> TryClaimAsync(string actor, string key, byte[] requestHash, CancellationToken ct)
+    /// <summary>What the key stands for: nothing yet (expired keys are deleted), another request, or a response to replay.</summary>
+    public async Task<Lookup> FindAsync(string actor, string key, byte[] requestHash, CancellationToken ct)
     {
-        while (true)
-        {
-            await using var insert = dataSource.CreateCommand("""
-                INSERT INTO idempotency_keys (actor, key, request_hash) VALUES (@actor, @key, @hash)
-                ON CONFLICT (actor, key) DO NOTHING
-                """);
-            insert.Parameters.AddWithValue("actor", actor);
-            insert.Parameters.AddWithValue("key", key);
-            insert.Parameters.AddWithValue("hash", requestHash);
-            if (await insert.ExecuteNonQueryAsync(ct) == 1)
-            {
-                return new Claim.Claimed();
-            }
-
-            await using var select = dataSource.CreateCommand("""
-                SELECT request_hash, status_code, location, etag, body, created_at,
-                       now() - created_at > @lifetime OR (status_code IS NULL AND now() - created_at > @abandoned) AS stale
-                FROM idempotency_keys WHERE actor = @actor AND key = @key
-                """);
-            select.Parameters.AddWithValue("actor", actor);
-            select.Parameters.AddWithValue("key", key);
-            select.Parameters.AddWithValue("lifetime", Idempotency.Lifetime);
-            select.Parameters.AddWithValue("abandoned", AbandonedAfter);
-            await using var reader = await select.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct))
-            {
-                continue; // Deleted in between: claim again.
-            }
-            if (reader.GetBoolean(6))
-            {
-                var createdAt = reader.GetFieldValue<DateTimeOffset>(5);
-                await reader.DisposeAsync();
-                await DeleteAsync(actor, key, createdAt, ct);
-                continue;
-            }
-            if (!reader.GetFieldValue<byte[]>(0).AsSpan().SequenceEqual(requestHash))
-            {
-                return new Claim.Mismatch();
-            }
-            if (reader.IsDBNull(1))
-            {
-                return new Claim.Pending();
-            }
-            return new Claim.Completed(new StoredResponse(
-                reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4)));
-        }
-    }
-
-    public async Task CompleteAsync(string actor, string key, StoredResponse response, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE idempotency_keys SET status_code = @status, location = @location, etag = @etag, body = @body
-            WHERE actor = @actor AND key = @key
+        await using var select = dataSource.CreateCommand("""
+            SELECT request_hash, status_code, location, etag, body, created_at,
+                   now() - created_at > @lifetime OR (status_code IS NULL AND now() - created_at > @abandoned) AS stale
+            FROM idempotency_keys WHERE actor = @actor AND key = @key
             """);
-        command.Parameters.AddWithValue("actor", actor);
-        command.Parameters.AddWithValue("key", key);
-        command.Parameters.AddWithValue("status", response.StatusCode);
-        command.Parameters.AddWithValue("location", (object?)response.Location ?? DBNull.Value);
-        command.Parameters.AddWithValue("etag", (object?)response.ETag ?? DBNull.Value);
-        command.Parameters.AddWithValue("body", response.Body);
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    /// <summary>Gives up a pending claim, so that a retry of a request that failed runs afresh.</summary>
-    public async Task ReleaseAsync(string actor, string key)
-    {
-        await using var command = dataSource.CreateCommand(
-            "DELETE FROM idempotency_keys WHERE actor = @actor AND key = @key AND status_code IS NULL");
-        command.Parameters.AddWithValue("actor", actor);
-        command.Parameters.AddWithValue("key", key);
-        await command.ExecuteNonQueryAsync(CancellationToken.None);
+        select.Parameters.AddWithValue("actor", actor);
+        select.Parameters.AddWithValue("key", key);
+        select.Parameters.AddWithValue("lifetime", Idempotency.Lifetime);
+        select.Parameters.AddWithValue("abandoned", AbandonedAfter);
+        await using var reader = await select.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return new Lookup.Unused();
+        }
+        if (reader.GetBoolean(6))
+        {
+            var createdAt = reader.GetFieldValue<DateTimeOffset>(5);
+            await reader.DisposeAsync();
+            await DeleteAsync(actor, key, createdAt, ct);
+            return new Lookup.Unused();
+        }
+        if (!reader.GetFieldValue<byte[]>(0).AsSpan().SequenceEqual(requestHash))
+        {
+            return new Lookup.Mismatch();
+        }
+        if (reader.IsDBNull(1))
+        {
+            return new Lookup.Pending();
+        }
+        return new Lookup.Completed(new StoredResponse(
+            reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4)));
     }
 
     public async Task DeleteExpiredAsync(CancellationToken ct)
@@ -167,7 +180,7 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource)
 
 internal sealed class IdempotencyFilter(IdempotencyStore store, IOptions<JsonOptions> json) : IEndpointFilter
 {
-    /// <summary>How long a retry waits for the first request with its key to finish.</summary>
+    /// <summary>How long a request waits for a key written by an older version's request to finish.</summary>
     private static readonly TimeSpan WaitForPending = TimeSpan.FromSeconds(10);
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -188,47 +201,63 @@ internal sealed class IdempotencyFilter(IdempotencyStore store, IOptions<JsonOpt
         var deadline = DateTime.UtcNow + WaitForPending;
         while (true)
         {
-            switch (await store.TryClaimAsync(actor, key, hash, http.RequestAborted))
+            switch (await store.FindAsync(actor, key, hash, http.RequestAborted))
             {
-                case IdempotencyStore.Claim.Completed completed:
+                case IdempotencyStore.Lookup.Completed completed:
                     return new ReplayResult(completed.Response);
-                case IdempotencyStore.Claim.Mismatch:
+                case IdempotencyStore.Lookup.Mismatch:
                     return TypedResults.Problem(
                         $"{Idempotency.HeaderName} '{key}' was already used with a different request. Use a new key for a new request.",
                         statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency key reused");
-                case IdempotencyStore.Claim.Pending when DateTime.UtcNow < deadline:
+                case IdempotencyStore.Lookup.Pending when DateTime.UtcNow < deadline:
                     await Task.Delay(TimeSpan.FromMilliseconds(100), http.RequestAborted);
                     continue;
-                case IdempotencyStore.Claim.Pending:
+                case IdempotencyStore.Lookup.Pending:
                     return Problems.Conflict($"A request with {Idempotency.HeaderName} '{key}' is still being processed. Retry in a moment.");
             }
-            break;
-        }
 
-        var completedNormally = false;
-        try
-        {
-            var result = await next(context);
-            if (Describe(result, http) is { } response)
+            // The handler's write inserts the key with its response before it commits (RecordResponse); a failure
+            // anywhere rolls both back, so nothing is ever released or taken over.
+            var keyed = new IdempotentRequest(actor, key, hash, Describe);
+            http.Features.Set(keyed);
+            try
             {
-                await store.CompleteAsync(actor, key, response, CancellationToken.None);
-                completedNormally = true;
+                var result = await next(context);
+                if (keyed.Recorded)
+                {
+                    return result;
+                }
+                if (Describe(result, http) is not null)
+                {
+                    throw new InvalidOperationException(
+                        $"{http.GetEndpoint()?.DisplayName} answered a keyed request with success but its write did not record the response (RecordResponse).");
+                }
+                // Refused (a 412, say) because a request with this key committed while this one ran: that is the
+                // answer to give. A 204 also lands here: it changed nothing.
+                if (await store.FindAsync(actor, key, hash, http.RequestAborted) is IdempotencyStore.Lookup.Completed completed)
+                {
+                    http.Response.Headers.Remove(HeaderNames.ETag);
+                    return new ReplayResult(completed.Response);
+                }
+                return result;
             }
-            return result;
-        }
-        finally
-        {
-            if (!completedNormally)
+            catch (PostgresException e) when (e is { SqlState: PostgresErrorCodes.UniqueViolation, TableName: "idempotency_keys" })
             {
-                await store.ReleaseAsync(actor, key);
+                // A request with the same key committed first, and this one's write was rolled back: answer as it did.
+                http.Response.Headers.Remove(HeaderNames.ETag);
+                http.Features.Set<IdempotentRequest>(null);
             }
         }
     }
 
-    /// <summary>The request's identity: method, path and the bound request bodies, serialized the same way every time.</summary>
+    /// <summary>
+    /// The request's identity: method, path, the version it expects (If-Match) and the bound request bodies, serialized
+    /// the same way every time.
+    /// </summary>
     private byte[] RequestHash(EndpointFilterInvocationContext context)
     {
-        var text = new StringBuilder($"{context.HttpContext.Request.Method} {context.HttpContext.Request.Path}\n");
+        var request = context.HttpContext.Request;
+        var text = new StringBuilder($"{request.Method} {request.Path}\nIf-Match: {request.Headers.IfMatch}\n");
         foreach (var argument in context.Arguments)
         {
             if (argument is not null && argument.GetType().Name.EndsWith("Request", StringComparison.Ordinal)

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using TaskManager.Api.Database;
 
 namespace TaskManager.Api.Http;
 
@@ -26,6 +27,10 @@ public static class WriteResults
             WriteResult<TRow>.Conflict conflict => Problems.Conflict(conflict.Detail, conflict.Extensions),
             _ => throw new InvalidOperationException($"Unexpected write result {result}."),
         };
+
+    /// <summary>For a keyed request: stores the answer <see cref="ToHttp"/> gives the finished write in its transaction.</summary>
+    public static BeforeCommit<TRow>? RecordResponse<TRow, TDto>(this HttpContext http, Func<TRow, TDto> toDto, Func<TRow, int> version) =>
+        http.RecordResponse<TRow>(row => Ok(row, toDto, version, http));
 
     private static Ok<TDto> Ok<TRow, TDto>(TRow row, Func<TRow, TDto> toDto, Func<TRow, int> version, HttpContext http)
     {

@@ -23,7 +23,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
         r.GetInt32(11));
 
     /// <summary>Creates a project, or returns null when the key is taken.</summary>
-    public async Task<ProjectRow?> CreateAsync(string key, ProjectChanges values, string actor, CancellationToken ct)
+    public async Task<ProjectRow?> CreateAsync(string key, ProjectChanges values, string actor, BeforeCommit<ProjectRow>? beforeCommit, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -44,6 +44,10 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
         var row = (await FindAsync(connection, transaction, id.ToString(), forUpdate: false, ct))!;
         await EventLog.AppendAsync(connection, transaction, actor, EventKinds.ProjectCreated, row.Id, null,
             new JsonObject { ["key"] = row.Key, ["title"] = row.Title }, ct);
+        if (beforeCommit is not null)
+        {
+            await beforeCommit(transaction, row, ct);
+        }
         await transaction.CommitAsync(signal, ct);
         return row;
     }
@@ -88,8 +92,9 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
     }
 
     public Task<WriteResult<ProjectRow>> UpdateAsync(
-        string reference, int? expectedVersion, Func<ProjectRow, ProjectChanges> change, string actor, CancellationToken ct) =>
-        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
+        string reference, int? expectedVersion, Func<ProjectRow, ProjectChanges> change, string actor,
+        BeforeCommit<ProjectRow>? beforeCommit, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, beforeCommit, async (connection, transaction, current) =>
         {
             var next = change(current);
             var changes = new JsonObject();
@@ -118,8 +123,8 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
 
     /// <summary>Archives or restores a project; doing it twice changes nothing the second time.</summary>
     public Task<WriteResult<ProjectRow>> SetArchivedAsync(
-        string reference, int? expectedVersion, bool archived, string actor, CancellationToken ct) =>
-        WriteAsync(reference, expectedVersion, async (connection, transaction, current) =>
+        string reference, int? expectedVersion, bool archived, string actor, BeforeCommit<ProjectRow>? beforeCommit, CancellationToken ct) =>
+        WriteAsync(reference, expectedVersion, beforeCommit, async (connection, transaction, current) =>
         {
             if (current.ArchivedAt is not null == archived)
             {
@@ -143,11 +148,11 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
         }, ct);
 
     private Task<WriteResult<ProjectRow>> WriteAsync(
-        string reference, int? expectedVersion,
+        string reference, int? expectedVersion, BeforeCommit<ProjectRow>? beforeCommit,
         Func<NpgsqlConnection, NpgsqlTransaction, ProjectRow, Task<WriteResult<ProjectRow>>> write, CancellationToken ct) =>
         LockedWrite.RunAsync(dataSource, signal,
             (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
-            row => row.Version, expectedVersion, write, ct);
+            row => row.Version, expectedVersion, write, ct, beforeCommit: beforeCommit);
 
     private static void AddValues(NpgsqlCommand command, ProjectChanges values)
     {

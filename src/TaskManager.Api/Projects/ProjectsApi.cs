@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskManager.Api.Auth;
+using TaskManager.Api.Database;
 using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Projects;
@@ -25,12 +26,12 @@ public static partial class ProjectsApi
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPatch("/{project}", UpdateProject).WithName("UpdateProject")
             .WithSummary("Changes the fields present in the body. If-Match makes it conflict-safe.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         group.MapPost("/{project}/archive", ArchiveProject).WithName("ArchiveProject")
             .WithSummary("Archives a project: hidden from lists, no new tasks, nothing claimed from it.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         group.MapPost("/{project}/restore", RestoreProject).WithName("RestoreProject").WithSummary("Restores an archived project.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         return group;
     }
 
@@ -78,11 +79,17 @@ public static partial class ProjectsApi
             return validation.Problem();
         }
 
-        var row = await store.CreateAsync(key, new ProjectChanges(title, request.Description ?? "", request.Pinned ?? false), user.Actor(), ct);
+        var row = await store.CreateAsync(key, new ProjectChanges(title, request.Description ?? "", request.Pinned ?? false), user.Actor(),
+            http.RecordResponse<ProjectRow>(r => Created(r, http)), ct);
         if (row is null)
         {
             return Problems.Conflict($"A project with key '{key}' already exists. Choose another key.");
         }
+        return Created(row, http);
+    }
+
+    private static Created<ProjectDto> Created(ProjectRow row, HttpContext http)
+    {
         Concurrency.SetETag(http, row.Version);
         return TypedResults.Created($"/api/projects/{row.Key}", ProjectDto.From(row));
     }
@@ -128,7 +135,7 @@ public static partial class ProjectsApi
         var result = await store.UpdateAsync(project, expectedVersion, current => new ProjectChanges(
             title ?? current.Title,
             request.Description.IsSet ? request.Description.Value ?? "" : current.Description,
-            request.Pinned.Value ?? current.Pinned), user.Actor(), ct);
+            request.Pinned.Value ?? current.Pinned), user.Actor(), RecordResponse(http), ct);
         return result.ToHttp($"Project '{project}'", ProjectDto.From, p => p.Version, http);
     }
 
@@ -147,9 +154,11 @@ public static partial class ProjectsApi
         {
             return Problems.BadRequest(ifMatchError!);
         }
-        var result = await store.SetArchivedAsync(project, expectedVersion, archived, user.Actor(), ct);
+        var result = await store.SetArchivedAsync(project, expectedVersion, archived, user.Actor(), RecordResponse(http), ct);
         return result.ToHttp($"Project '{project}'", ProjectDto.From, p => p.Version, http);
     }
+
+    private static BeforeCommit<ProjectRow>? RecordResponse(HttpContext http) => http.RecordResponse<ProjectRow, ProjectDto>(ProjectDto.From, p => p.Version);
 
     internal static string ValidateTitle(string? title, Validation validation, string field = "title")
     {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using TaskManager.Api.Database;
 using TaskManager.Api.Http;
 
 namespace TaskManager.Api.Tasks;
@@ -33,4 +34,7 @@ internal static class TaskRoute
     /// <summary>The changed task with its ETag, or the problem that stopped the write.</summary>
     public static Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult> ToHttp(WriteResult<TaskRow> result, string task, HttpContext http) =>
         result.ToHttp($"Task '{task}'", TaskDto.From, t => t.Version, http);
+
+    /// <summary>For a keyed request: the answer of <see cref="ToHttp"/>, stored with the write (see Idempotency).</summary>
+    public static BeforeCommit<TaskRow>? RecordResponse(HttpContext http) => http.RecordResponse<TaskRow, TaskDto>(TaskDto.From, t => t.Version);
 }

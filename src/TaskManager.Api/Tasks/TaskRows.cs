@@ -109,10 +109,10 @@ internal static class TaskRows
     public static Task<WriteResult<TaskRow>> WriteAsync(
         NpgsqlDataSource dataSource, EventSignal signal, TaskReference reference, int? expectedVersion,
         Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<WriteResult<TaskRow>>> write, CancellationToken ct,
-        string? exclusiveSection = null) =>
+        string? exclusiveSection = null, BeforeCommit<TaskRow>? beforeCommit = null) =>
         LockedWrite.RunAsync(dataSource, signal,
             (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
-            row => row.Version, expectedVersion, write, ct, exclusiveSection);
+            row => row.Version, expectedVersion, write, ct, exclusiveSection, beforeCommit);
 
     /// <summary>
     /// Serialises position changes within one status column, so two moves into the same gap cannot take the same

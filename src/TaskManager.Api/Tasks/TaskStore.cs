@@ -25,7 +25,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
     }
 
     /// <summary>Creates a task at the end of its status column; null when the project is archived.</summary>
-    public async Task<TaskRow?> CreateAsync(Guid projectId, TaskChanges values, string actor, CancellationToken ct)
+    public async Task<TaskRow?> CreateAsync(Guid projectId, TaskChanges values, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -70,6 +70,10 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
         {
             return null;
         }
+        if (beforeCommit is not null)
+        {
+            await beforeCommit(transaction, row, ct);
+        }
         await transaction.CommitAsync(signal, ct);
         return row;
     }
@@ -79,7 +83,8 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
     /// A status change moves the task to the end of its new column.
     /// </summary>
     public Task<WriteResult<TaskRow>> UpdateAsync(
-        TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, bool mayChangeParent, string actor, CancellationToken ct) =>
+        TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, bool mayChangeParent, string actor,
+        BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion,
             exclusiveSection: mayChangeParent ? TaskRows.TreeSection : null, write: async (connection, transaction, current) =>
         {
@@ -133,11 +138,11 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
                 new JsonObject { ["ref"] = current.Ref, ["changes"] = changes }, TaskRows.Dependents(current.Status, next.Status)));
             batch.BatchCommands.Add(TaskRows.ReRead(current.Id));
             return new WriteResult<TaskRow>.Done((await TaskRows.WriteAndReReadAsync(batch, ct))!);
-        }, ct: ct);
+        }, ct: ct, beforeCommit: beforeCommit);
 
     /// <summary>Archives or restores a task; doing it twice changes nothing the second time.</summary>
     public Task<WriteResult<TaskRow>> SetArchivedAsync(
-        TaskReference reference, int? expectedVersion, bool archived, string actor, CancellationToken ct) =>
+        TaskReference reference, int? expectedVersion, bool archived, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, async (connection, transaction, current) =>
         {
             if (current.ArchivedAt is not null == archived)
@@ -161,7 +166,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
             await EventLog.AppendAsync(connection, transaction, actor, archived ? EventKinds.TaskArchived : EventKinds.TaskRestored,
                 current.ProjectId, current.Id, new JsonObject { ["ref"] = current.Ref }, ct);
             return new WriteResult<TaskRow>.Done(updated);
-        }, ct);
+        }, ct: ct, beforeCommit: beforeCommit);
 
     /// <summary>Ordered by manual position (then id), which keeps a status column in its board order.</summary>
     public async Task<List<TaskRow>> ListAsync(TaskFilter filter, (string Position, Guid Id)? after, int limit, CancellationToken ct)

@@ -28,11 +28,11 @@ public static class TasksApi
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPatch("/{task}", UpdateTask).WithName("UpdateTask")
             .WithSummary("Changes the fields present in the body (null clears). If-Match makes it conflict-safe; without it the last writer wins.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         group.MapPost("/{task}/archive", ArchiveTask).WithName("ArchiveTask").WithSummary("Archives a task (hidden from lists by default).")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         group.MapPost("/{task}/restore", RestoreTask).WithName("RestoreTask").WithSummary("Restores an archived task.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         return group;
     }
 
@@ -110,11 +110,16 @@ public static class TasksApi
 
         var values = new TaskChanges(title, request.Description ?? "", request.Status ?? TaskState.Todo,
             request.Priority ?? TaskPriority.Medium, assignee, labels, request.DueDate, parent?.Id);
-        var row = await tasks.CreateAsync(project!.Id, values, user.Actor(), ct);
+        var row = await tasks.CreateAsync(project!.Id, values, user.Actor(), http.RecordResponse<TaskRow>(r => Created(r, http)), ct);
         if (row is null)
         {
             return Problems.Conflict($"Project '{project.Key}' is archived; restore it before adding tasks.");
         }
+        return Created(row, http);
+    }
+
+    private static Created<TaskDto> Created(TaskRow row, HttpContext http)
+    {
         Concurrency.SetETag(http, row.Version);
         return TypedResults.Created($"/api/tasks/{row.Ref}", TaskDto.From(row));
     }
@@ -172,7 +177,8 @@ public static class TasksApi
             request.Assignee.IsSet ? assignee : current.Assignee,
             labels ?? current.Labels,
             request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
-            request.Parent.IsSet ? parentId : current.ParentId), mayChangeParent: request.Parent.IsSet, user.Actor(), ct);
+            request.Parent.IsSet ? parentId : current.ParentId), mayChangeParent: request.Parent.IsSet, user.Actor(),
+            TaskRoute.RecordResponse(http), ct);
         return TaskRoute.ToHttp(result, task, http);
     }
 
@@ -191,7 +197,7 @@ public static class TasksApi
         {
             return badTarget;
         }
-        var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), ct);
+        var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), TaskRoute.RecordResponse(http), ct);
         return TaskRoute.ToHttp(result, task, http);
     }
 

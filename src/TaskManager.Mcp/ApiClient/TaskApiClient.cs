@@ -34,17 +34,17 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<TaskDto> GetTaskAsync(string task, CancellationToken ct) =>
         SendAsync(Json.TaskDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}", null, ct);
 
-    public Task<TaskDto> CreateTaskAsync(JsonObject body, string? idempotencyKey, CancellationToken ct) =>
+    public Task<TaskDto> CreateTaskAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
         SendAsync(Json.TaskDto, HttpMethod.Post, "api/tasks", body, ct, idempotencyKey: idempotencyKey);
 
-    public Task<TaskDto> UpdateTaskAsync(string task, JsonObject body, int? expectedVersion, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Patch, $"api/tasks/{Uri.EscapeDataString(task)}", body, ct, expectedVersion);
+    public Task<TaskDto> UpdateTaskAsync(string task, JsonObject body, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Patch, $"api/tasks/{Uri.EscapeDataString(task)}", body, ct, expectedVersion, idempotencyKey);
 
-    public Task<TaskDto> ArchiveTaskAsync(string task, bool archive, int? expectedVersion, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
+    public Task<TaskDto> ArchiveTaskAsync(string task, bool archive, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion, idempotencyKey);
 
-    public Task<TaskDto> MoveTaskAsync(string task, JsonObject body, int? expectedVersion, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion);
+    public Task<TaskDto> MoveTaskAsync(string task, JsonObject body, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion, idempotencyKey);
 
     /// <summary>The claimed task, or null when nothing is ready (the api answers 204).</summary>
     public Task<TaskDto?> ClaimTaskAsync(JsonObject body, CancellationToken ct) =>
@@ -53,11 +53,13 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<TaskDto[]> ListBlockersAsync(string task, CancellationToken ct) =>
         SendAsync(Json.TaskDtoArray, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", null, ct);
 
-    public Task<TaskDto> AddBlockerAsync(string task, string blocker, int? expectedVersion, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", new JsonObject { ["blocker"] = blocker }, ct, expectedVersion);
+    public Task<TaskDto> AddBlockerAsync(string task, string blocker, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", new JsonObject { ["blocker"] = blocker }, ct,
+            expectedVersion, idempotencyKey);
 
-    public Task<TaskDto> RemoveBlockerAsync(string task, string blocker, int? expectedVersion, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(task)}/blockers/{Uri.EscapeDataString(blocker)}", null, ct, expectedVersion);
+    public Task<TaskDto> RemoveBlockerAsync(string task, string blocker, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(task)}/blockers/{Uri.EscapeDataString(blocker)}", null, ct,
+            expectedVersion, idempotencyKey);
 
     public Task<Page<CommentDto>> ListCommentsAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
         SendAsync(Json.PageCommentDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit, newestFirst), null, ct);
@@ -78,11 +80,12 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<ProjectDto> CreateProjectAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
         SendAsync(Json.ProjectDto, HttpMethod.Post, "api/projects", body, ct, idempotencyKey: idempotencyKey);
 
-    public Task<ProjectDto> UpdateProjectAsync(string project, JsonObject body, int? expectedVersion, CancellationToken ct) =>
-        SendAsync(Json.ProjectDto, HttpMethod.Patch, $"api/projects/{Uri.EscapeDataString(project)}", body, ct, expectedVersion);
+    public Task<ProjectDto> UpdateProjectAsync(string project, JsonObject body, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.ProjectDto, HttpMethod.Patch, $"api/projects/{Uri.EscapeDataString(project)}", body, ct, expectedVersion, idempotencyKey);
 
-    public Task<ProjectDto> ArchiveProjectAsync(string project, bool archive, int? expectedVersion, CancellationToken ct) =>
-        SendAsync(Json.ProjectDto, HttpMethod.Post, $"api/projects/{Uri.EscapeDataString(project)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion);
+    public Task<ProjectDto> ArchiveProjectAsync(string project, bool archive, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.ProjectDto, HttpMethod.Post, $"api/projects/{Uri.EscapeDataString(project)}/{(archive ? "archive" : "restore")}", null, ct,
+            expectedVersion, idempotencyKey);
 
     private static string Paged(string? cursor, int limit, bool newestFirst) =>
         QueryString.Create(new ApiQuery().With("limit", limit).With("cursor", cursor).With("order", newestFirst ? "desc" : null)!).ToString();

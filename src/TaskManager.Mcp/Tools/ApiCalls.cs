@@ -52,5 +52,8 @@ public static class ApiCalls
         return $"{(int)e.Status} {p.Title}: {message}";
     }
 
-    public const string ReReadFirst = "The change may or may not have been applied: read the item again (get_task / find_tasks) before retrying.";
+    /// <summary>Runs a write whose Idempotency-Key is <paramref name="requestId"/>: retrying it with that id is always safe.</summary>
+    public static Task<T> Write<T>(string tool, string requestId, Func<Task<T>> call) =>
+        Run(call, $"It may or may not have been applied: call {tool} again with the same arguments and requestId={requestId}; " +
+                  "if the first call did apply, you get its result back and nothing is applied twice.");
 }

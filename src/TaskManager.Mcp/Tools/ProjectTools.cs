@@ -47,7 +47,7 @@ public sealed class ProjectTools(TaskApiClient api)
         [Description("Markdown description.")] string? description = null,
         [Description("Pinned projects are listed first.")] bool? pinned = null,
         [Description("The version you last saw.")] int? expectedVersion = null,
-        [Description("A unique key for this create, so that a retried call never makes a second project.")] string? clientKey = null,
+        [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
         var verb = action?.Trim().ToLowerInvariant();
@@ -59,7 +59,8 @@ public sealed class ProjectTools(TaskApiClient api)
         ToolInput.OnlyFor(verb,
             ("project", project, verb != "create"), ("key", key, verb == "create"), ("title", title, edits),
             ("description", description, edits), ("pinned", pinned, edits),
-            ("expectedVersion", expectedVersion, verb != "create"), ("clientKey", clientKey, verb == "create"));
+            ("expectedVersion", expectedVersion, verb != "create"));
+        var id = ToolInput.RequestId(requestId);
         var body = new JsonObject();
         if (title is not null)
         {
@@ -81,20 +82,16 @@ public sealed class ProjectTools(TaskApiClient api)
                     throw new McpException("create needs key (e.g. WEB) and title.");
                 }
                 body["key"] = key;
-                var idempotencyKey = ToolInput.ClientKey(clientKey);
-                return await ApiCalls.Run(() => api.CreateProjectAsync(body, idempotencyKey, ct),
-                    $"Call manage_project create again with clientKey={idempotencyKey}: if the first call did create it, you get it back.");
+                return await ApiCalls.Write("manage_project", id, () => api.CreateProjectAsync(body, id, ct));
             case "update":
                 if (body.Count == 0)
                 {
                     throw new McpException("update needs at least one of title, description, pinned.");
                 }
-                return await ApiCalls.Run(() => api.UpdateProjectAsync(ToolInput.Project(project, "project", verb), body, expectedVersion, ct),
-                    "The change may or may not have been applied: read the project again (find_projects) before retrying.");
+                return await ApiCalls.Write("manage_project", id, () => api.UpdateProjectAsync(ToolInput.Project(project, "project", verb), body, expectedVersion, id, ct));
             case "archive":
             case "restore":
-                return await ApiCalls.Run(() => api.ArchiveProjectAsync(ToolInput.Project(project, "project", verb), verb == "archive", expectedVersion, ct),
-                    "The change may or may not have been applied: read the project again (find_projects) before retrying.");
+                return await ApiCalls.Write("manage_project", id, () => api.ArchiveProjectAsync(ToolInput.Project(project, "project", verb), verb == "archive", expectedVersion, id, ct));
             default:
                 throw new McpException($"action '{action}' is not one of create, update, archive, restore.");
         }

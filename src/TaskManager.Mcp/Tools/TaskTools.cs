@@ -95,7 +95,7 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("move: place the task just before this task (ref) of the target column.")] string? before = null,
         [Description("move: place the task just after this task (ref) of the target column.")] string? after = null,
         [Description("The version you last saw; the change is refused if the task has changed since.")] int? expectedVersion = null,
-        [Description("A unique key for this create, so that a retried call never makes a second task.")] string? clientKey = null,
+        [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
         var verb = action?.Trim().ToLowerInvariant();
@@ -109,7 +109,8 @@ public sealed class TaskTools(TaskApiClient api)
             ("title", title, edits), ("description", description, edits), ("status", status, edits || verb == "move"),
             ("priority", priority, edits), ("assignee", assignee, edits), ("labels", labels, edits), ("dueDate", dueDate, edits),
             ("parent", parent, edits), ("before", before, verb == "move"), ("after", after, verb == "move"),
-            ("expectedVersion", expectedVersion, verb != "create"), ("clientKey", clientKey, verb == "create"));
+            ("expectedVersion", expectedVersion, verb != "create"));
+        var id = ToolInput.RequestId(requestId);
         switch (verb)
         {
             case "create":
@@ -119,10 +120,7 @@ public sealed class TaskTools(TaskApiClient api)
                 }
                 var body = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: false);
                 body["project"] = ToolInput.Project(project, "project", verb);
-                // Our resilience handler may retry the POST; one key per call makes a retry find the first result.
-                var key = ToolInput.ClientKey(clientKey);
-                return await ApiCalls.Run(() => api.CreateTaskAsync(body, key, ct),
-                    $"Call manage_task create again with clientKey={key}: if the first call did create the task, you get that task back instead of a duplicate.");
+                return await ApiCalls.Write("manage_task", id, () => api.CreateTaskAsync(body, id, ct));
 
             case "update":
                 var changes = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: true);
@@ -130,7 +128,7 @@ public sealed class TaskTools(TaskApiClient api)
                 {
                     throw new McpException("update needs at least one field to change (title, description, status, priority, assignee, labels, dueDate or parent).");
                 }
-                return await ApiCalls.Run(() => api.UpdateTaskAsync(ToolInput.Task(task, "task", verb), changes, expectedVersion, ct), ApiCalls.ReReadFirst);
+                return await ApiCalls.Write("manage_task", id, () => api.UpdateTaskAsync(ToolInput.Task(task, "task", verb), changes, expectedVersion, id, ct));
 
             case "move":
                 var move = new JsonObject();
@@ -146,11 +144,11 @@ public sealed class TaskTools(TaskApiClient api)
                 {
                     move["after"] = ToolInput.Task(after, "after", verb);
                 }
-                return await ApiCalls.Run(() => api.MoveTaskAsync(ToolInput.Task(task, "task", verb), move, expectedVersion, ct), ApiCalls.ReReadFirst);
+                return await ApiCalls.Write("manage_task", id, () => api.MoveTaskAsync(ToolInput.Task(task, "task", verb), move, expectedVersion, id, ct));
 
             case "archive":
             case "restore":
-                return await ApiCalls.Run(() => api.ArchiveTaskAsync(ToolInput.Task(task, "task", verb), verb == "archive", expectedVersion, ct), ApiCalls.ReReadFirst);
+                return await ApiCalls.Write("manage_task", id, () => api.ArchiveTaskAsync(ToolInput.Task(task, "task", verb), verb == "archive", expectedVersion, id, ct));
 
             default:
                 throw new McpException($"action '{action}' is not one of create, update, move, archive, restore.");
@@ -216,15 +214,17 @@ public sealed class TaskTools(TaskApiClient api)
     public Task<CommentDto> AddComment(
         [Description("The task: its ref (e.g. WEB-42) or id.")] string task,
         [Description("The comment, in markdown.")] string body,
-        [Description("A unique key for this comment, so that a retried call never posts it twice.")] string? clientKey = null,
-        CancellationToken ct = default) =>
-        string.IsNullOrWhiteSpace(body)
-            ? throw new McpException("body must not be empty.")
-            : AddCommentAsync(ToolInput.Task(task, "task", "add_comment"), body, ToolInput.ClientKey(clientKey), ct);
-
-    private Task<CommentDto> AddCommentAsync(string task, string body, string key, CancellationToken ct) =>
-        ApiCalls.Run(() => api.AddCommentAsync(task, body, key, ct),
-            $"Call add_comment again with clientKey={key}: if the first call did post it, it is not posted twice.");
+        [Description(ToolInput.RequestIdDescription)] string? requestId = null,
+        CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            throw new McpException("body must not be empty.");
+        }
+        var reference = ToolInput.Task(task, "task", "add_comment");
+        var id = ToolInput.RequestId(requestId);
+        return ApiCalls.Write("add_comment", id, () => api.AddCommentAsync(reference, body, id, ct));
+    }
 
     [McpServerTool(Name = "manage_dependency", Title = "Add or remove a blocked-by dependency", Destructive = false, Idempotent = true),
      Description("action=add: the task becomes blocked by blocker (any project); refused if that would make a cycle. " +
@@ -234,13 +234,19 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("The task that waits (ref or id).")] string task,
         [Description("The task it waits for (ref or id).")] string blocker,
         [Description("The waiting task's version you last saw (optional).")] int? expectedVersion = null,
-        CancellationToken ct = default) =>
-        action?.Trim().ToLowerInvariant() switch
+        [Description(ToolInput.RequestIdDescription)] string? requestId = null,
+        CancellationToken ct = default)
+    {
+        var id = ToolInput.RequestId(requestId);
+        return action?.Trim().ToLowerInvariant() switch
         {
-            "add" => ApiCalls.Run(() => api.AddBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, ct), ApiCalls.ReReadFirst),
-            "remove" => ApiCalls.Run(() => api.RemoveBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, ct), ApiCalls.ReReadFirst),
+            "add" => ApiCalls.Write("manage_dependency", id, () =>
+                api.AddBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, id, ct)),
+            "remove" => ApiCalls.Write("manage_dependency", id, () =>
+                api.RemoveBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, id, ct)),
             _ => throw new McpException($"action '{action}' is not one of add, remove."),
         };
+    }
 
     [McpServerTool(Name = "task_history", Title = "Read a task's history", ReadOnly = true, Idempotent = true),
      Description("Every change to a task, oldest first: who, when, what (field: old -> new). Paged with nextCursor.")]

@@ -6,7 +6,7 @@ namespace TaskManager.Mcp.Tools;
 /// <summary>Checks of tool arguments that the schema cannot express; each failure names the argument.</summary>
 public static partial class ToolInput
 {
-    public const int MaxClientKeyLength = 200;
+    public const int MaxRequestIdLength = 200;
 
     /// <summary>A task's ref (KEY-n) or id.</summary>
     public static string Task(string? value, string field, string action) =>
@@ -25,18 +25,23 @@ public static partial class ToolInput
                 : throw new McpException($"{field} '{value}' is not a project key (e.g. WEB) or id.");
 
     /// <summary>
-    /// The caller's idempotency key, or a new one. It travels as a header, so it must be printable ASCII.
+    /// The caller's request id, or a new one: the api's Idempotency-Key of the write, so that neither the agent's retry
+    /// nor our resilience handler's applies it twice. It travels as a header, so it must be printable ASCII.
     /// </summary>
-    public static string ClientKey(string? clientKey)
+    public static string RequestId(string? requestId)
     {
-        if (clientKey is null)
+        if (requestId is null)
         {
             return Guid.NewGuid().ToString("N");
         }
-        return clientKey.Length is > 0 and <= MaxClientKeyLength && clientKey.All(c => c is >= ' ' and <= '~')
-            ? clientKey
-            : throw new McpException($"clientKey must be 1 to {MaxClientKeyLength} printable ASCII characters.");
+        return requestId.Length is > 0 and <= MaxRequestIdLength && requestId.All(c => c is >= ' ' and <= '~')
+            ? requestId
+            : throw new McpException($"requestId must be 1 to {MaxRequestIdLength} printable ASCII characters.");
     }
+
+    public const string RequestIdDescription =
+        "Any unique id for this change (printable ASCII): a call repeated with the same requestId returns the first result " +
+        "instead of applying the change twice. Pass one whenever you might retry.";
 
     /// <summary>An optional argument: absent is fine, present but blank is an error (it would otherwise mean "any").</summary>
     public static string? Optional(string? value, string field) =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Npgsql;
 using TaskManager.Tests.Infrastructure;
 
 namespace TaskManager.Tests.Api;
@@ -109,6 +110,113 @@ public sealed class IdempotencyTests(AppFixture app)
         Assert.Equal(1, comments.GetProperty("items").GetArrayLength());
     }
 
+    [Fact]
+    public async Task A_failure_before_the_commit_keeps_neither_the_task_nor_the_key_and_the_retry_creates_one()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var idempotencyKey = "refuse-" + Guid.NewGuid();
+        // The database refuses this key's row: a stand-in for any failure between the task's insert and the commit.
+        var trigger = "refuse_" + Guid.NewGuid().ToString("N");
+        await ExecuteAsync($"""
+            CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.key = '{idempotencyKey}' THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = 'XX000'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER {trigger} BEFORE INSERT ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION {trigger}();
+            """);
+        HttpResponseMessage failed;
+        try
+        {
+            failed = await PostTaskAsync(key, "Only once", idempotencyKey);
+        }
+        finally
+        {
+            await ExecuteAsync($"DROP TRIGGER {trigger} ON idempotency_keys; DROP FUNCTION {trigger}();");
+        }
+
+        await failed.AssertProblemAsync(503);
+        Assert.Equal(0, await CountAsync(key));
+        var history = await _client.GetFromJsonAsync<JsonElement>($"/api/projects/{key}/history", TestHelpers.Ct).Timeout();
+        Assert.DoesNotContain(history.GetProperty("items").EnumerateArray(), e => e.GetProperty("kind").GetString() == "task.created");
+
+        var retry = await PostTaskAsync(key, "Only once", idempotencyKey);
+        var again = await PostTaskAsync(key, "Only once", idempotencyKey);
+
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(1, await CountAsync(key));
+    }
+
+    [Fact]
+    public async Task A_retried_update_replays_its_answer_instead_of_failing_its_own_precondition()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Edited once");
+        var idempotencyKey = Guid.NewGuid().ToString();
+        HttpRequestMessage Patch(string? keyHeader) => new HttpRequestMessage(HttpMethod.Patch, $"/api/tasks/{key}-1")
+        {
+            Content = JsonContent.Create(new { title = "Edited" }),
+            Headers = { { "If-Match", "\"1\"" } },
+        }.WithKey(keyHeader);
+
+        var first = await _client.SendAsync(Patch(idempotencyKey), TestHelpers.Ct).Timeout();
+        var retry = await _client.SendAsync(Patch(idempotencyKey), TestHelpers.Ct).Timeout();
+        var unkeyed = await _client.SendAsync(Patch(null), TestHelpers.Ct).Timeout();
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(first.Headers.ETag, retry.Headers.ETag);
+        Assert.Equal(await first.Content.ReadAsStringAsync(TestHelpers.Ct).Timeout(), await retry.Content.ReadAsStringAsync(TestHelpers.Ct).Timeout());
+        await unkeyed.AssertProblemAsync(412);
+        var task = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1", TestHelpers.Ct).Timeout();
+        Assert.Equal(2, task.GetProperty("version").GetInt32());
+    }
+
+    [Fact]
+    public async Task Concurrent_retries_of_a_move_move_the_task_once()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Moved once");
+        var idempotencyKey = Guid.NewGuid().ToString();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => _client.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, $"/api/tasks/{key}-1/move") { Content = JsonContent.Create(new { status = "review" }) }
+                .WithKey(idempotencyKey), TestHelpers.Ct))).Timeout();
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var history = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1/history", TestHelpers.Ct).Timeout();
+        Assert.Single(history.GetProperty("items").EnumerateArray(), e => e.GetProperty("kind").GetString() == "task.moved");
+        var task = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1", TestHelpers.Ct).Timeout();
+        Assert.Equal(2, task.GetProperty("version").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_same_key_with_another_expected_version_is_a_422()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Archived");
+        var idempotencyKey = Guid.NewGuid().ToString();
+        HttpRequestMessage Archive(string version) => new HttpRequestMessage(HttpMethod.Post, $"/api/tasks/{key}-1/archive")
+        {
+            Headers = { { "If-Match", $"\"{version}\"" } },
+        }.WithKey(idempotencyKey);
+
+        Assert.Equal(HttpStatusCode.OK, (await _client.SendAsync(Archive("1"), TestHelpers.Ct).Timeout()).StatusCode);
+        var other = await _client.SendAsync(Archive("2"), TestHelpers.Ct).Timeout();
+
+        await other.AssertProblemAsync(422);
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(app.DatabaseConnectionString);
+        await connection.OpenAsync(TestHelpers.Ct).Timeout();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(TestHelpers.Ct).Timeout();
+    }
+
     private Task<HttpResponseMessage> PostTaskAsync(string project, string title, string idempotencyKey, HttpClient? client = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/tasks") { Content = JsonContent.Create(new { project, title }) };
@@ -118,4 +226,16 @@ public sealed class IdempotencyTests(AppFixture app)
 
     private async Task<int> CountAsync(string project) =>
         (await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={project}", TestHelpers.Ct).Timeout()).GetProperty("items").GetArrayLength();
+}
+
+internal static class IdempotencyRequests
+{
+    public static HttpRequestMessage WithKey(this HttpRequestMessage request, string? key)
+    {
+        if (key is not null)
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+        return request;
+    }
 }

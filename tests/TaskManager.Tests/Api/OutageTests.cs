@@ -70,6 +70,33 @@ public sealed class OutageTests(AppFixture app)
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/api/projects/{key}", TestHelpers.Ct).Timeout()).StatusCode);
     }
 
+    [Fact]
+    public async Task An_api_started_before_its_database_is_alive_at_once_answers_503_and_is_ready_once_it_has_migrated()
+    {
+        await using var postgres = await PrivatePostgres.StartAsync();
+        await postgres.StopAsync();
+        await using var api = new ApiFactory(postgres.ConnectionString, app.AdminToken, waitForDatabase: false);
+        var client = api.CreateAdminClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", TestHelpers.Ct).Timeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health", TestHelpers.Ct).Timeout()).StatusCode);
+        var starting = await client.GetAsync("/api/projects", TestHelpers.Ct).Timeout();
+        await starting.AssertProblemAsync(503);
+        Assert.NotNull(starting.Headers.RetryAfter);
+        Assert.Contains("waiting for its database", await starting.Content.ReadAsStringAsync(TestHelpers.Ct));
+
+        await postgres.StartAgainAsync();
+
+        var watch = Stopwatch.StartNew();
+        while ((await client.GetAsync("/health", TestHelpers.Ct).Timeout()).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "The api was not ready 10 s after its database started.");
+            await Task.Delay(100, TestHelpers.Ct);
+        }
+        var key = (await client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        Assert.Equal("First", (await client.CreateTaskAsync(key, "First")).GetProperty("title").GetString());
+    }
+
     /// <summary>A read and a write each get a 503 problem with Retry-After, each within <paramref name="limit"/>.</summary>
     private static async Task AssertUnavailableWithinAsync(HttpClient client, TimeSpan limit)
     {

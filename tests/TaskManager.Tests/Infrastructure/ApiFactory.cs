@@ -2,12 +2,29 @@ extern alias api;
 
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace TaskManager.Tests.Infrastructure;
 
-/// <summary>The api in process (TestServer) on the test run's Postgres.</summary>
-public sealed class ApiFactory(string connectionString, string adminToken, string environment = "Development") : WebApplicationFactory<api::Program>
+/// <summary>
+/// The api in process (TestServer) on the test run's Postgres. Like a deployment's readiness probe, it is handed out
+/// once its schema is migrated, unless <paramref name="waitForDatabase"/> is false.
+/// </summary>
+public sealed class ApiFactory(string connectionString, string adminToken, string environment = "Development", bool waitForDatabase = true)
+    : WebApplicationFactory<api::Program>
 {
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        var host = base.CreateHost(builder);
+        if (waitForDatabase)
+        {
+            host.Services.GetRequiredService<api::TaskManager.Api.Database.StartupState>().WhenReady
+                .WaitAsync(AppFixture.StartTimeout).GetAwaiter().GetResult();
+        }
+        return host;
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("ConnectionStrings:tasks", connectionString);

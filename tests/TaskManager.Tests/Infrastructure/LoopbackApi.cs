@@ -28,6 +28,8 @@ public sealed class LoopbackApi : WebApplicationFactory<api::Program>
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         Address = new Uri(addresses.FirstOrDefault() ?? throw new InvalidOperationException("Kestrel reported no address."));
+        Services.GetRequiredService<api::TaskManager.Api.Database.StartupState>().WhenReady
+            .WaitAsync(AppFixture.StartTimeout).GetAwaiter().GetResult();
     }
 
     /// <summary>Where the board is served, e.g. http://127.0.0.1:41234/.</summary>

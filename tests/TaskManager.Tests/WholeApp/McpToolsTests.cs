@@ -179,7 +179,7 @@ public sealed class McpToolsTests(AppFixture app)
     [InlineData("manage_task", """{"action":"create","project":"WEB","titel":"typo"}""", "titel: unknown argument")]
     [InlineData("manage_task", """{"action":"move","task":"WEB-1","title":"ignored?"}""", "title: not used by action=move")]
     [InlineData("manage_task", """{"action":"update","task":"WEB-1","project":"API"}""", "project: not used by action=update")]
-    [InlineData("manage_task", """{"action":"create","project":"WEB","title":"x","clientKey":"a\r\nX-Evil: 1"}""", "clientKey")]
+    [InlineData("manage_task", """{"action":"create","project":"WEB","title":"x","requestId":"a\r\nX-Evil: 1"}""", "requestId")]
     [InlineData("get_task", """{"task":".."}""", "task '..' is not a task ref")]
     [InlineData("manage_project", """{"action":"update","project":"WEB","key":"NEW"}""", "key: not used by action=update")]
     public async Task Bad_arguments_are_tool_errors_that_name_the_argument(string tool, string arguments, string expected)
@@ -205,11 +205,11 @@ public sealed class McpToolsTests(AppFixture app)
     }
 
     [Fact]
-    public async Task A_retried_create_with_the_same_client_key_makes_one_task()
+    public async Task A_retried_create_with_the_same_request_id_makes_one_task()
     {
         var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
         await using var agent = await ConnectAsync(app.AdminToken);
-        var arguments = new Dictionary<string, object?> { ["action"] = "create", ["project"] = key, ["title"] = "Once", ["clientKey"] = "retry-me-1" };
+        var arguments = new Dictionary<string, object?> { ["action"] = "create", ["project"] = key, ["title"] = "Once", ["requestId"] = "retry-" + Guid.NewGuid() };
 
         var first = Json(await CallAsync(agent, "manage_task", arguments));
         var second = Json(await CallAsync(agent, "manage_task", arguments));
@@ -217,6 +217,28 @@ public sealed class McpToolsTests(AppFixture app)
         Assert.Equal(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
         var list = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}", TestHelpers.Ct).Timeout();
         Assert.Equal(1, list.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_retried_move_with_the_same_request_id_returns_its_first_result_instead_of_a_conflict()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _api.CreateTaskAsync(key, "Moved once");
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var arguments = new Dictionary<string, object?>
+        {
+            ["action"] = "move", ["task"] = $"{key}-1", ["status"] = "review", ["expectedVersion"] = 1, ["requestId"] = "move-" + Guid.NewGuid(),
+        };
+
+        var first = await CallAsync(agent, "manage_task", arguments);
+        var retry = await CallAsync(agent, "manage_task", arguments);
+        var unkeyed = await CallAsync(agent, "manage_task", new Dictionary<string, object?>(arguments) { ["requestId"] = null });
+
+        Assert.False(retry.IsError is true, Text(retry));
+        Assert.Equal(Json(first).GetProperty("version").GetInt32(), Json(retry).GetProperty("version").GetInt32());
+        Assert.Equal(2, Json(retry).GetProperty("version").GetInt32());
+        Assert.True(unkeyed.IsError);
+        Assert.Contains("Version conflict", Text(unkeyed));
     }
 
     private async Task<McpClient> ConnectAsync(string token) =>

@@ -19,7 +19,7 @@ public static class OrderingApi
         var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireScope(Scopes.Read).WithApiConventions();
         group.MapPost("/{task}/move", MoveTask).WithName("MoveTask")
             .WithSummary("Moves a task to a status column, before or after a neighbour (or to the end); no other task is renumbered.")
-            .RequireScope(Scopes.Write).WithConcurrencyProblems();
+            .RequireScope(Scopes.Write).WithConcurrencyProblems().WithIdempotency();
         return group;
     }
 
@@ -59,7 +59,7 @@ public static class OrderingApi
         {
             return validation.Problem();
         }
-        var result = await ordering.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), ct);
+        var result = await ordering.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), TaskRoute.RecordResponse(http), ct);
         return TaskRoute.ToHttp(result, task, http);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
+using TaskManager.Api.Database;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 
@@ -18,7 +19,7 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
     /// </summary>
     public Task<WriteResult<TaskRow>> MoveAsync(
         TaskReference reference, int? expectedVersion, TaskState? status, (TaskReference Task, bool After, string Field)? anchor,
-        string actor, CancellationToken ct) =>
+        string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, async (connection, transaction, current) =>
         {
             var target = status ?? current.Status;
@@ -96,7 +97,7 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
                 },
             };
             return new WriteResult<TaskRow>.Done((await TaskRows.WriteAndReReadAsync(batch, ct))!);
-        }, ct);
+        }, ct, beforeCommit: beforeCommit);
 
     /// <summary>
     /// Each move into the same gap adds a decimal digit to the midpoint. Past <see cref="MaxPositionScale"/> digits
