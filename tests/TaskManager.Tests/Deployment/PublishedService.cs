@@ -137,7 +137,10 @@ public sealed class PublishedService : IAsyncDisposable
 
     private static async Task<string> PublishAsync(string project)
     {
-        var output = Path.Combine(Path.GetTempPath(), "taskmanager-publish", project);
+        // One directory per checkout: test runs of two clones on one machine must not delete each other's binaries.
+        var checkout = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(TestHelpers.RepositoryRoot())))[..12];
+        var root = Path.Combine(Path.GetTempPath(), "taskmanager-publish");
+        var output = Path.Combine(root, checkout, project);
         if (Directory.Exists(output))
         {
             Directory.Delete(output, recursive: true);
@@ -151,7 +154,7 @@ public sealed class PublishedService : IAsyncDisposable
         // The image's user must be able to read and run it, as in the image (files owned by root, world-readable).
         if (!OperatingSystem.IsWindows())
         {
-            foreach (var dir in new[] { Path.Combine(Path.GetTempPath(), "taskmanager-publish"), output })
+            foreach (var dir in new[] { root, Path.GetDirectoryName(output)!, output })
             {
                 File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
             }
