@@ -115,13 +115,11 @@ internal static class TaskRows
             row => row.Version, expectedVersion, write, ct, exclusiveSection, beforeCommit);
 
     /// <summary>
-    /// Serialises position changes within one status column, so two moves into the same gap cannot take the same
-    /// midpoint. Taken after the moved task's row lock, and by a create before the project row lock (nothing holds a
-    /// project row while waiting for a column).
+    /// The section that serialises position changes within one status column (<see cref="LockedWrite.Enter"/>), so two
+    /// writes into the same gap cannot take the same midpoint. Moves, status changes and claims enter it after the
+    /// task's row lock; a create enters it before the project row lock (nothing holds a project row while waiting for
+    /// a column). Nothing waits for a row lock while holding a column (the rebalance skips locked rows).
     /// </summary>
-    public static Task EnterColumnAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid projectId, TaskState status, CancellationToken ct) =>
-        LockedWrite.EnterAsync(connection, transaction, ColumnSection(projectId, status), ct);
-
     public static string ColumnSection(Guid projectId, TaskState status) => $"column:{projectId}:{Naming.SnakeCase(status)}";
 
     /// <summary>Reads the task again, as a batch's last statement.</summary>

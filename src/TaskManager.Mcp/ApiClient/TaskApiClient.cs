@@ -47,8 +47,8 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion, idempotencyKey);
 
     /// <summary>The claimed task, or null when nothing is ready (the api answers 204).</summary>
-    public Task<TaskDto?> ClaimTaskAsync(JsonObject body, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Post, "api/tasks/claim", body, ct);
+    public Task<TaskDto?> ClaimTaskAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Post, "api/tasks/claim", body, ct, idempotencyKey: idempotencyKey);
 
     public Task<TaskDto[]> ListBlockersAsync(string task, CancellationToken ct) =>
         SendAsync(Json.TaskDtoArray, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/blockers", null, ct);

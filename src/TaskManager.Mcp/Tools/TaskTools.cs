@@ -183,8 +183,10 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("Only tasks with at least one of these labels.")] string[]? labels = null,
         [Description("Only these priorities: low, medium, high, critical.")] string[]? priority = null,
         [Description("Assign to this name instead of your token's name.")] string? assignee = null,
+        [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
+        var id = ToolInput.RequestId(requestId);
         var body = new JsonObject();
         if (project is not null)
         {
@@ -202,8 +204,7 @@ public sealed class TaskTools(TaskApiClient api)
         {
             body["assignee"] = claimant;
         }
-        var task = await ApiCalls.Run(() => api.ClaimTaskAsync(body, ct),
-            "A task may have been claimed for you: check find_tasks status=doing assignee=<you> before claiming again.");
+        var task = await ApiCalls.Write("claim_next_task", id, () => api.ClaimTaskAsync(body, id, ct));
         return task is null
             ? new ClaimResult(null, "No task is ready: every matching task is taken, blocked or done. Try other filters or come back later.")
             : new ClaimResult(task, $"Claimed {task.Ref}; it is now in doing and assigned to {task.Assignee}.");

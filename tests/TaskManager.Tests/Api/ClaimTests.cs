@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -105,6 +106,54 @@ public sealed class ClaimTests(AppFixture app)
         Assert.Equal("admin", claimed.GetProperty("actor").GetString());
         Assert.Equal("codex", claimed.GetProperty("data").GetProperty("changes").GetProperty("assignee").GetProperty("new").GetString());
     }
+
+    [Fact]
+    public async Task Concurrent_claims_line_up_one_after_another_at_the_end_of_doing()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var started = (await _client.CreateTaskAsync(key, "Started", new { status = "doing" })).GetProperty("ref").GetString()!;
+        for (var i = 1; i <= 10; i++)
+        {
+            await _client.CreateTaskAsync(key, $"Task {i}");
+        }
+
+        var responses = await ClaimConcurrentlyAsync(key, agents: 10);
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        Assert.Equal(10, responses.Select(r => r.Ref).Distinct().Count());
+        var doing = (await _client.GetFromJsonAsync<PageView<ColumnTask>>(
+            $"/api/tasks?project={key}&status=doing", TestHelpers.Json, TestHelpers.Ct).Timeout())!.Items;
+        Assert.Equal(started, doing[0].Ref);
+        Assert.Equal(responses.Select(r => r.Ref).Order(), doing[1..].Select(t => t.Ref).Order());
+        Assert.Equal(11, doing.Select(t => decimal.Parse(t.Position, CultureInfo.InvariantCulture)).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_retried_claim_with_the_same_key_returns_the_same_task_and_claims_nothing_more()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "First");
+        await _client.CreateTaskAsync(key, "Second");
+        var idempotencyKey = Guid.NewGuid().ToString();
+        HttpRequestMessage Claim() => new(HttpMethod.Post, "/api/tasks/claim")
+        {
+            Content = JsonContent.Create(new { project = key }),
+            Headers = { { "Idempotency-Key", idempotencyKey } },
+        };
+
+        var first = await _client.SendAsync(Claim(), TestHelpers.Ct).Timeout();
+        var retry = await _client.SendAsync(Claim(), TestHelpers.Ct).Timeout();
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal($"{key}-1", (await retry.ReadJsonAsync()).GetProperty("ref").GetString());
+        var todo = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}&status=todo", TestHelpers.Ct).Timeout();
+        Assert.Equal([$"{key}-2"], todo.GetProperty("items").EnumerateArray().Select(t => t.GetProperty("ref").GetString()));
+    }
+
+    private sealed record ColumnTask(string Ref, string Position);
+
+    private sealed record PageView<T>(T[] Items, string? NextCursor);
 
     private async Task<(HttpStatusCode Status, string? Ref)[]> ClaimConcurrentlyAsync(string key, int agents)
     {

@@ -108,6 +108,82 @@ public sealed class MoveTests(AppFixture app)
         Assert.Equal(["Contended"], await ColumnAsync(key, "todo"));
     }
 
+    [Fact]
+    public async Task Moves_that_renumber_a_column_never_fail_while_patches_and_claims_enter_it()
+    {
+        const int rounds = 30;
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        var first = await CreateAsync(key, "First", "doing");
+        var last = await CreateAsync(key, "Last", "doing");
+        var movers = new List<string>();
+        var patched = new List<string>();
+        var claimable = new List<string>();
+        for (var i = 1; i <= 8; i++)
+        {
+            movers.Add(await CreateAsync(key, $"Mover {i}", "doing"));
+        }
+        for (var i = 1; i <= rounds; i++)
+        {
+            patched.Add(await CreateAsync(key, $"Review {i}", "review"));
+            claimable.Add(await CreateAsync(key, $"Ready {i}", "todo"));
+        }
+
+        // Every round moves each mover just after First (the gap halves with each move, so the column is due for a
+        // renumbering about every 110 moves) while one task is PATCHed into the column and one is claimed into it.
+        // Rounds rather than free-running workers: the last move of a round finds no other mover holding a row, so a
+        // renumbering that falls due cannot be put off for ever.
+        var responses = new List<HttpResponseMessage>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var requests = movers.Select(mover => _client.PostAsJsonAsync($"/api/tasks/{mover}/move", new { after = first }, TestHelpers.Ct))
+                .Append(_client.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{patched[round]}", """{"status":"doing"}"""))
+                .Append(_client.PostAsJsonAsync("/api/tasks/claim", new { project = key }, TestHelpers.Ct));
+            responses.AddRange(await Task.WhenAll(requests).Timeout());
+        }
+
+        var failures = new List<string>();
+        foreach (var response in responses.Where(r => r.StatusCode != HttpStatusCode.OK))
+        {
+            var body = await response.Content.ReadAsStringAsync(TestHelpers.Ct).Timeout();
+            failures.Add($"{response.RequestMessage!.Method} {response.RequestMessage.RequestUri!.AbsolutePath}: {(int)response.StatusCode} {body}");
+        }
+        Assert.Empty(failures);
+        var column = await ColumnTasksAsync(key, "doing");
+        Assert.Equal(first, column[0].Ref);
+        Assert.Equal(movers.Order(), column[1..9].Select(t => t.Ref).Order());
+        Assert.Equal(last, column[9].Ref);
+        Assert.Equal(patched.Concat(claimable).Order(), column[10..].Select(t => t.Ref).Order());
+        Assert.Equal(column.Length, column.Select(t => SameNumber(t.Position)).Distinct().Count());
+        var moves = new List<EventView>();
+        foreach (var mover in movers)
+        {
+            var history = await _client.GetFromJsonAsync<PageView<EventView>>(
+                $"/api/tasks/{mover}/history?limit=200", TestHelpers.Json, TestHelpers.Ct).Timeout();
+            moves.AddRange(history!.Items.Where(e => e.Kind == "task.moved"));
+        }
+        Assert.Equal(rounds * movers.Count, moves.Count);
+        // Otherwise the race this test is about never happened.
+        Assert.Contains(moves, e => e.Data.Rebalanced);
+    }
+
+    private sealed record ColumnTask(string Ref, string Position);
+
+    private sealed record EventView(string Kind, MoveData Data);
+
+    private sealed record MoveData(bool Rebalanced);
+
+    private sealed record PageView<T>(T[] Items, string? NextCursor);
+
+    private async Task<string> CreateAsync(string key, string title, string status) =>
+        (await _client.CreateTaskAsync(key, title, new { status })).GetProperty("ref").GetString()!;
+
+    private async Task<ColumnTask[]> ColumnTasksAsync(string key, string status) =>
+        (await _client.GetFromJsonAsync<PageView<ColumnTask>>(
+            $"/api/tasks?project={key}&status={status}&limit=200", TestHelpers.Json, TestHelpers.Ct).Timeout())!.Items;
+
+    /// <summary>A position as text, the same for equal numbers (numeric keeps trailing zeros: 1536.0 = 1536).</summary>
+    private static string SameNumber(string position) => position.Contains('.') ? position.TrimEnd('0').TrimEnd('.') : position;
+
     private async Task<JsonElement> MoveAsync(string task, object body)
     {
         var response = await PostMoveAsync(task, body);

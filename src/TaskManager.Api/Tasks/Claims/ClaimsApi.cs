@@ -18,7 +18,7 @@ public static class ClaimsApi
         var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireScope(Scopes.Read).WithApiConventions();
         group.MapPost("/claim", ClaimTask).WithName("ClaimTask")
             .WithSummary("Atomically assigns the best ready task (priority, then board order) to the caller and moves it to doing; 204 when none is ready.")
-            .RequireScope(Scopes.Write);
+            .RequireScope(Scopes.Write).WithIdempotency();
         return group;
     }
 
@@ -40,11 +40,12 @@ public static class ClaimsApi
 
         var filter = new ClaimFilter(projectId, labels is { Length: > 0 } ? labels : null,
             request.Priority is { Length: > 0 } p ? [.. p.Select(x => Naming.SnakeCase(x))] : null);
-        var row = await claims.ClaimAsync(filter, assignee, user.Actor(), ct);
-        if (row is null)
-        {
-            return TypedResults.NoContent();
-        }
+        var row = await claims.ClaimAsync(filter, assignee, user.Actor(), http.RecordResponse<TaskRow>(r => Claimed(r, http)), ct);
+        return row is null ? TypedResults.NoContent() : Claimed(row, http);
+    }
+
+    private static Ok<TaskDto> Claimed(TaskRow row, HttpContext http)
+    {
         Concurrency.SetETag(http, row.Version);
         return TypedResults.Ok(TaskDto.From(row));
     }

@@ -45,8 +45,9 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
                 }
             }
 
-            await TaskRows.EnterColumnAsync(connection, transaction, current.ProjectId, target, ct);
-            await using var move = new NpgsqlCommand("""
+            // One round trip: enter the column (a statement of its own, so that the positions below are read after
+            // whoever moved a task into it has committed), move, renumber the column if it is due.
+            var move = new NpgsqlBatchCommand("""
                 WITH anchor AS (SELECT position FROM tasks WHERE id = @anchor_id),
                 neighbour AS (
                     SELECT CASE WHEN @after
@@ -66,7 +67,7 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
                 UPDATE tasks SET status = @status, position = (SELECT position FROM target),
                     updated_at = now(), updated_by = @actor, version = version + 1
                 WHERE id = @id
-                """, connection, transaction);
+                """);
             move.Parameters.AddWithValue("id", current.Id);
             move.Parameters.AddWithValue("project_id", current.ProjectId);
             move.Parameters.AddWithValue("status", Naming.SnakeCase(target));
@@ -74,8 +75,15 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
             move.Parameters.AddWithValue("after", anchor?.After ?? true);
             move.Parameters.AddWithValue("gap", TaskRows.PositionGap);
             move.Parameters.AddWithValue("actor", actor);
-            await move.ExecuteNonQueryAsync(ct);
-            var rebalanced = await RebalanceIfDeepAsync(connection, transaction, current.ProjectId, target, ct);
+            var rebalance = RebalanceIfDeep(current.ProjectId, target);
+            await using (var place = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands = { LockedWrite.Enter(TaskRows.ColumnSection(current.ProjectId, target)), move, rebalance },
+            })
+            {
+                await place.ExecuteNonQueryAsync(ct);
+            }
+            var rebalanced = rebalance.RecordsAffected > 0;
 
             var data = new JsonObject { ["ref"] = current.Ref };
             data.Change("status", current.Status, target);
@@ -101,23 +109,37 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
 
     /// <summary>
     /// Each move into the same gap adds a decimal digit to the midpoint. Past <see cref="MaxPositionScale"/> digits
-    /// the column is renumbered once (positions only: no version, no history), keeping positions short.
+    /// the column is renumbered (positions only: no version, no history), keeping positions short. The statement
+    /// updates rows only when it renumbered.
     /// </summary>
-    /// <returns>Whether the column was renumbered.</returns>
-    private static async Task<bool> RebalanceIfDeepAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid projectId, TaskState status, CancellationToken ct)
+    /// <remarks>
+    /// It runs while the move holds the column, so it must never wait for a row lock: the holder may be waiting for
+    /// this column (another move within it: a deadlock) or for something that waits for it (a claim or a status-changing
+    /// PATCH, a longer cycle), and any other holder would keep every writer of the column waiting. So it locks the rows
+    /// it can (SKIP LOCKED) and renumbers only when that was the whole column; otherwise the positions stay as they are
+    /// (exact, only longer) and the next move into the column tries again. No row can enter the column meanwhile (that
+    /// takes the column), and one leaving it is either locked or no longer matches: equal counts mean the move holds
+    /// every row of the column.
+    /// </remarks>
+    private static NpgsqlBatchCommand RebalanceIfDeep(Guid projectId, TaskState status) => new("""
+        WITH due AS (
+            SELECT EXISTS (SELECT 1 FROM tasks WHERE project_id = @project_id AND status = @status AND scale(position) > @max_scale) AS deep),
+        locked AS MATERIALIZED (
+            SELECT id, position FROM tasks
+            WHERE project_id = @project_id AND status = @status AND (SELECT deep FROM due)
+            FOR NO KEY UPDATE SKIP LOCKED)
+        UPDATE tasks SET position = ranked.n * @gap
+        FROM (SELECT id, row_number() OVER (ORDER BY position, id) AS n FROM locked) ranked
+        WHERE tasks.id = ranked.id
+          AND (SELECT count(*) FROM locked) = (SELECT count(*) FROM tasks WHERE project_id = @project_id AND status = @status)
+        """)
     {
-        await using var rebalance = new NpgsqlCommand("""
-            UPDATE tasks SET position = ranked.n * @gap
-            FROM (SELECT id, row_number() OVER (ORDER BY position, id) AS n
-                  FROM tasks WHERE project_id = @project_id AND status = @status) ranked
-            WHERE tasks.id = ranked.id
-              AND EXISTS (SELECT 1 FROM tasks WHERE project_id = @project_id AND status = @status AND scale(position) > @max_scale)
-            """, connection, transaction);
-        rebalance.Parameters.AddWithValue("project_id", projectId);
-        rebalance.Parameters.AddWithValue("status", Naming.SnakeCase(status));
-        rebalance.Parameters.AddWithValue("gap", TaskRows.PositionGap);
-        rebalance.Parameters.AddWithValue("max_scale", MaxPositionScale);
-        return await rebalance.ExecuteNonQueryAsync(ct) > 0;
-    }
+        Parameters =
+        {
+            new("project_id", projectId),
+            new("status", Naming.SnakeCase(status)),
+            new("gap", TaskRows.PositionGap),
+            new("max_scale", MaxPositionScale),
+        },
+    };
 }
