@@ -70,6 +70,7 @@ public static class LocalPostgresBuilderExtensions
             }
             // From the start, so a server that never gets ready fails its databases (and whatever waits for them) too.
             MirrorTerminalStates(server, notifications, @event.Services.GetRequiredService<IHostApplicationLifetime>());
+            await WaitForPreviousServerAsync(dataPath, logger, ct);
             await InitializeDataDirectoryAsync(bin, dataPath, await password.Resource.GetValueAsync(ct) ?? "", runAsServiceUser, logger, ct);
         });
 
@@ -173,7 +174,7 @@ public static class LocalPostgresBuilderExtensions
         logger.LogInformation("Initialising a new PostgreSQL data directory at {DataPath}", dataPath);
         Directory.CreateDirectory(dataPath);
         var passwordFile = Path.Combine(Path.GetDirectoryName(dataPath)!, "initdb-password");
-        await File.WriteAllTextAsync(passwordFile, password, ct);
+        WritePrivate(passwordFile, password);
         try
         {
             if (runAsServiceUser)
@@ -316,9 +317,82 @@ public static class LocalPostgresBuilderExtensions
             return File.ReadAllText(file).Trim();
         }
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-        File.WriteAllText(file, password);
-        RestrictToOwner(file);
+        WritePrivate(file, password);
         return password;
+    }
+
+    /// <summary>Writes a secret into a file that is the owner's alone from the moment it exists (not after a chmod).</summary>
+    private static void WritePrivate(string path, string text)
+    {
+        // CreateNew: the mode applies only to a file this call creates (a stale one from a crashed start goes first).
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using var writer = new StreamWriter(path, options);
+        writer.Write(text);
+    }
+
+    /// <summary>How long a start waits for a PostgreSQL that still runs on the data directory (a previous run stopping).</summary>
+    private static readonly TimeSpan PreviousServerWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A persistent data directory may still be in use by the server of a previous run that is shutting down (the app
+    /// stopped and was started again at once): a second server on it would fail to start. Wait for that one to exit,
+    /// for a while; if it does not, say which process holds the directory.
+    /// </summary>
+    private static async Task WaitForPreviousServerAsync(string dataPath, ILogger logger, CancellationToken ct)
+    {
+        var pidFile = Path.Combine(dataPath, "postmaster.pid");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var logged = false;
+        while (RunningServer(pidFile) is { } pid)
+        {
+            if (waited.Elapsed > PreviousServerWait)
+            {
+                var message = $"PostgreSQL (process {pid}) is still running on the data directory {dataPath} after {PreviousServerWait.TotalSeconds:0} s: " +
+                              $"another TaskManager AppHost uses it, or a previous one did not stop. Stop that AppHost (or the process: kill {pid}) " +
+                              "and start again, or give this one another Postgres:DataDirectory.";
+                logger.LogError("{Message}", message);
+                throw new DistributedApplicationException(message);
+            }
+            if (!logged)
+            {
+                logger.LogInformation("Waiting for the PostgreSQL of a previous run (process {Pid}) to stop using {DataPath}", pid, dataPath);
+                logged = true;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+        }
+    }
+
+    /// <summary>The process id in postmaster.pid when that process is alive and a PostgreSQL server; null otherwise.</summary>
+    private static int? RunningServer(string pidFile)
+    {
+        string? firstLine;
+        try
+        {
+            firstLine = File.Exists(pidFile) ? File.ReadLines(pidFile).FirstOrDefault() : null;
+        }
+        catch (IOException)
+        {
+            return null; // Removed while we read it: the server stopped.
+        }
+        if (!int.TryParse(firstLine, out var pid) || !ProcessIsAlive(pid))
+        {
+            return null;
+        }
+        // A stale file whose pid was reused by another program does not hold the directory (PostgreSQL checks the same).
+        try
+        {
+            var name = File.ReadAllText($"/proc/{pid}/comm").Trim();
+            return name.StartsWith("postgres", StringComparison.Ordinal) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static void AllowTraversal(string directory)

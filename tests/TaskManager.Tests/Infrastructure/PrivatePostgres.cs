@@ -20,11 +20,14 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
     private PrivatePostgres(string bin, string directory, int port) => (_bin, _directory, Port) = (bin, directory, port);
 
+    private static string Binaries() =>
+        Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin"))
+            .Where(b => File.Exists(Path.Combine(b, "postgres"))).OrderBy(b => b, StringComparer.Ordinal).LastOrDefault()
+        ?? throw new InvalidOperationException("No PostgreSQL server binaries under /usr/lib/postgresql: run eng/prerequisites.sh --test.");
+
     public static async Task<PrivatePostgres> StartAsync()
     {
-        var bin = Directory.GetDirectories("/usr/lib/postgresql").Select(v => Path.Combine(v, "bin"))
-            .Where(b => File.Exists(Path.Combine(b, "postgres"))).OrderBy(b => b, StringComparer.Ordinal).LastOrDefault()
-            ?? throw new InvalidOperationException("No PostgreSQL server binaries under /usr/lib/postgresql: run eng/prerequisites.sh --test.");
+        var bin = Binaries();
         var directory = Directory.CreateTempSubdirectory("taskmanager-pg-").FullName;
         if (Environment.IsPrivilegedProcess)
         {
@@ -88,9 +91,14 @@ public sealed class PrivatePostgres : IAsyncDisposable
         }
     }
 
-    private Task RunPostgresAsync(string tool, params string[] args) => Environment.IsPrivilegedProcess
-        ? RunAsync("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", Path.Combine(_bin, tool), .. args])
-        : RunAsync(Path.Combine(_bin, tool), args);
+    private Task RunPostgresAsync(string tool, params string[] args) => RunToolAsync(_bin, tool, args);
+
+    /// <summary>Runs a PostgreSQL tool (pg_ctl, initdb) of the local binaries, as the postgres user when we are root.</summary>
+    public static Task RunToolAsync(string tool, params string[] args) => RunToolAsync(Binaries(), tool, args);
+
+    private static Task RunToolAsync(string bin, string tool, string[] args) => Environment.IsPrivilegedProcess
+        ? RunAsync("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", Path.Combine(bin, tool), .. args])
+        : RunAsync(Path.Combine(bin, tool), args);
 
     private static async Task RunAsync(string file, params string[] args)
     {

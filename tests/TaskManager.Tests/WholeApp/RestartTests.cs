@@ -1,0 +1,81 @@
+using System.Net;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using TaskManager.Tests.Infrastructure;
+
+namespace TaskManager.Tests.WholeApp;
+
+/// <summary>The app stopped and its run command given again at once, on one persistent data directory.</summary>
+public sealed class RestartTests(AppFixture app)
+{
+    [Fact]
+    public async Task Stopped_and_started_again_at_once_twice_the_app_starts_each_time_with_its_data()
+    {
+        var data = Directory.CreateTempSubdirectory("taskmanager-restart-");
+        try
+        {
+            string? key = null;
+            for (var run = 1; run <= 3; run++)
+            {
+                await using var started = await StartAsync(data.FullName);
+                var client = AppFixture.Authorize(started.CreateHttpClient("api"), app.AdminToken);
+                if (key is null)
+                {
+                    key = (await client.CreateProjectAsync()).GetProperty("key").GetString();
+                }
+                else
+                {
+                    var kept = await client.GetAsync($"/api/projects/{key}", TestHelpers.Ct).Timeout();
+                    Assert.True(kept.StatusCode == HttpStatusCode.OK, $"Run {run}: the project of the first run answered {(int)kept.StatusCode}.");
+                }
+                await started.StopAsync(TestHelpers.Ct).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
+                if (run == 1)
+                {
+                    await LeaveAServerStoppingAsync(data.FullName);
+                }
+            }
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// As after <c>dotnet run</c> is stopped: the orchestrator may still be stopping the previous run's server on the
+    /// data directory when the next run starts. One runs there for twelve more seconds.
+    /// </summary>
+    private static async Task LeaveAServerStoppingAsync(string root)
+    {
+        var data = Path.Combine(root, "data");
+        var log = Path.Combine(Path.GetTempPath(), $"taskmanager-straggler-{Guid.NewGuid():N}.log");
+        await PrivatePostgres.RunToolAsync("pg_ctl", "-D", data, "-l", log, "-w", "-o",
+            $"-p {FreePort()} -c listen_addresses=127.0.0.1 -c unix_socket_directories=", "start").Timeout();
+        _ = Task.Run(async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(12));
+            await PrivatePostgres.RunToolAsync("pg_ctl", "-D", data, "-m", "fast", "-w", "stop");
+        });
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task<DistributedApplication> StartAsync(string dataDirectory)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
+            ["--Postgres:Mode=local", $"--Postgres:DataDirectory={dataDirectory}", $"--Parameters:admin-token={app.AdminToken}"],
+            TestHelpers.Ct).Timeout();
+        AppFixture.WithoutTelemetryExport(builder);
+        var started = await builder.BuildAsync(TestHelpers.Ct).Timeout();
+        using var start = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
+        start.CancelAfter(AppFixture.StartTimeout);
+        await started.StartAsync(start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
+        await started.ResourceNotifications.WaitForResourceHealthyAsync("api", start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
+        return started;
+    }
+}
