@@ -17,7 +17,8 @@ var api = builder.AddProject<Projects.TaskManager_Api>("api")
     .WithEnvironment("Auth__AdminToken", adminToken)
     .WithoutHttpsCertificate()
     .WithHttpHealthCheck("/health")
-    .PublishWithContainerPort();
+    .PublishWithContainerPort()
+    .WithReplicasFromSetting("Api:Replicas");
 
 builder.AddProject<Projects.TaskManager_Mcp>("mcp")
     .WithReference(api).WaitFor(api, WaitBehavior.StopOnResourceUnavailable)

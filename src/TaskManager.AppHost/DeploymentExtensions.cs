@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace Aspire.Hosting;
 
 /// <summary>How the services are described for a deployment.</summary>
@@ -20,5 +22,19 @@ public static class DeploymentExtensions
                 .WithEndpoint("https", endpoint => endpoint.TargetPort = ContainerPort, createIfNotExists: false);
         }
         return project;
+    }
+
+    /// <summary>
+    /// Runs the project as several replicas when the setting asks for more than one (<c>Api:Replicas=2</c>): they share
+    /// the database, the event log and token revocations, and callers reach them through one address.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithReplicasFromSetting(this IResourceBuilder<ProjectResource> project, string setting)
+    {
+        var replicas = project.ApplicationBuilder.Configuration.GetValue(setting, 1);
+        if (replicas < 1)
+        {
+            throw new DistributedApplicationException($"{setting} must be 1 or more (got {replicas}).");
+        }
+        return replicas == 1 ? project : project.WithReplicas(replicas);
     }
 }

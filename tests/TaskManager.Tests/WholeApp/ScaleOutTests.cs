@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Http.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using TaskManager.Tests.Api;
+using TaskManager.Tests.Infrastructure;
+
+namespace TaskManager.Tests.WholeApp;
+
+/// <summary>The AppHost with two api replicas (Api:Replicas=2), each reached at its own address.</summary>
+public sealed class ScaleOutTests(AppFixture app)
+{
+    [Fact]
+    public async Task Two_replicas_share_changes_live_and_give_concurrent_claims_distinct_tasks()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
+            ["--Postgres:Mode=local", "--Postgres:Ephemeral=true", "--Api:Replicas=2", $"--Parameters:admin-token={app.AdminToken}"],
+            TestHelpers.Ct).Timeout();
+        AppFixture.WithoutTelemetryExport(builder);
+        await using var scaled = await builder.BuildAsync(TestHelpers.Ct).Timeout();
+        using var start = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
+        start.CancelAfter(AppFixture.StartTimeout);
+        await scaled.StartAsync(start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
+        await scaled.ResourceNotifications.WaitForResourceHealthyAsync("api", start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
+        var (one, two) = await ReplicaAddressesAsync(scaled);
+        using var first = AppFixture.Authorize(new HttpClient { BaseAddress = one }, app.AdminToken);
+        using var second = AppFixture.Authorize(new HttpClient { BaseAddress = two }, app.AdminToken);
+
+        var key = (await first.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var stream = await EventStream.OpenAsync(second, $"/api/events?project={key}");
+        await first.CreateTaskAsync(key, "Made on the first replica");
+
+        var seen = await stream.NextAsync();
+        Assert.Equal("task.created", seen.EventType);
+        Assert.Equal("Made on the first replica", seen.Data.GetProperty("data").GetProperty("title").GetString());
+
+        for (var i = 2; i <= 10; i++)
+        {
+            await (i % 2 == 0 ? second : first).CreateTaskAsync(key, $"Ready {i}");
+        }
+        var claims = await Task.WhenAll(Enumerable.Range(0, 10).Select(async i =>
+        {
+            var response = await (i % 2 == 0 ? first : second).PostAsJsonAsync("/api/tasks/claim", new { project = key, assignee = $"agent-{i}" }, TestHelpers.Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.ReadJsonAsync()).GetProperty("ref").GetString();
+        })).Timeout();
+        Assert.Equal(10, claims.Distinct().Count());
+    }
+
+    /// <summary>Each replica's own address (ASPNETCORE_URLS of each instance), not the proxy in front of them.</summary>
+    private static async Task<(Uri, Uri)> ReplicaAddressesAsync(DistributedApplication scaled)
+    {
+        var addresses = new Dictionary<string, Uri>();
+        using var watch = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
+        watch.CancelAfter(TestHelpers.DefaultTimeout);
+        await foreach (var update in scaled.ResourceNotifications.WatchAsync(watch.Token))
+        {
+            if (update.Resource.Name == "api"
+                && update.Snapshot.EnvironmentVariables.FirstOrDefault(v => v.Name == "ASPNETCORE_URLS")?.Value is { } urls)
+            {
+                addresses[update.ResourceId] = new Uri(urls.Split(';', ',')[0]);
+                if (addresses.Count == 2)
+                {
+                    break;
+                }
+            }
+        }
+        Assert.Equal(2, addresses.Values.Distinct().Count());
+        return (addresses.Values.First(), addresses.Values.Last());
+    }
+}
