@@ -45,7 +45,8 @@ public static class LocalPostgresBuilderExtensions
             AllowTraversal(Path.GetDirectoryName(root)!);
         }
         var dataPath = Path.Combine(root, "data");
-        var password = builder.AddParameter($"{name}-password", ReadOrCreatePassword(root), secret: true);
+        var password = builder.AddParameter($"{name}-password", ReadOrCreatePassword(root, "password"), secret: true);
+        var applicationPassword = builder.AddParameter($"{name}-app-password", ReadOrCreatePassword(root, "app-password"), secret: true);
 
         var runAsServiceUser = Environment.IsPrivilegedProcess;
         var port = FreeLoopbackPort();
@@ -54,7 +55,8 @@ public static class LocalPostgresBuilderExtensions
             name,
             runAsServiceUser ? "setpriv" : serverArgs[0],
             root,
-            password.Resource);
+            password.Resource,
+            applicationPassword.Resource);
 
         string? connectionString = null;
         builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(server, async (_, ct) =>
@@ -79,9 +81,11 @@ public static class LocalPostgresBuilderExtensions
             await using var connection = DatabaseModeExtensions.OpenAdminConnection(connectionString!);
             await connection.OpenAsync(ct);
             var notifications = @event.Services.GetRequiredService<ResourceNotificationService>();
+            await EnsureApplicationRoleAsync(connection, await applicationPassword.Resource.GetValueAsync(ct) ?? "", ct);
             foreach (var database in server.Databases)
             {
                 await CreateDatabaseIfMissingAsync(connection, database.DatabaseName, ct);
+                await HandOverAsync(connectionString!, database.DatabaseName, ct);
                 await notifications.PublishUpdateAsync(database, s => s with
                 {
                     State = KnownResourceStates.Running,
@@ -217,6 +221,27 @@ public static class LocalPostgresBuilderExtensions
         }
     }
 
+    /// <summary>
+    /// The application's role: it may sign in and owns its databases (so its migrations can create tables), and is no
+    /// superuser, cannot create roles or databases. Its password is kept in step with the file beside the data.
+    /// </summary>
+    private static async Task EnsureApplicationRoleAsync(NpgsqlConnection connection, string password, CancellationToken ct)
+    {
+        // Utility statements take no parameters: the role name is a constant and the password a literal we generated
+        // (hex), quoted all the same.
+        var literal = "'" + password.Replace("'", "''") + "'";
+        await using var role = new NpgsqlCommand($"""
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{LocalPostgresServerResource.ApplicationRole}') THEN
+                    CREATE ROLE {LocalPostgresServerResource.ApplicationRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+                END IF;
+            END $$;
+            ALTER ROLE {LocalPostgresServerResource.ApplicationRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {literal};
+            """, connection);
+        await role.ExecuteNonQueryAsync(ct);
+    }
+
     private static async Task CreateDatabaseIfMissingAsync(NpgsqlConnection connection, string databaseName, CancellationToken ct)
     {
         await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
@@ -227,8 +252,54 @@ public static class LocalPostgresBuilderExtensions
         }
         // CREATE DATABASE takes no parameters; the name is quoted as an identifier.
         var quoted = new NpgsqlCommandBuilder().QuoteIdentifier(databaseName);
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted} OWNER {LocalPostgresServerResource.ApplicationRole}", connection);
         await create.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// The database and everything in it belong to the application's role, and nobody else may connect. A database
+    /// made by an earlier version (owned by the superuser, which the application used to sign in as) is handed over.
+    /// </summary>
+    private static async Task HandOverAsync(string serverConnectionString, string databaseName, CancellationToken ct)
+    {
+        const string role = LocalPostgresServerResource.ApplicationRole;
+        var quoted = new NpgsqlCommandBuilder().QuoteIdentifier(databaseName);
+        await using (var server = DatabaseModeExtensions.OpenAdminConnection(serverConnectionString))
+        {
+            await server.OpenAsync(ct);
+            await using var owner = new NpgsqlCommand($"ALTER DATABASE {quoted} OWNER TO {role}; REVOKE ALL ON DATABASE {quoted} FROM PUBLIC", server);
+            await owner.ExecuteNonQueryAsync(ct);
+        }
+        await using var database = new NpgsqlConnection($"{serverConnectionString};Database={databaseName};Pooling=false");
+        await database.OpenAsync(ct);
+        // Tables first: their identity sequences and indexes follow them (and cannot be handed over on their own).
+        await using var objects = new NpgsqlCommand($"""
+            DO $$
+            DECLARE item record;
+            BEGIN
+                FOR item IN
+                    SELECT format('ALTER %s %s OWNER TO {role}',
+                                  CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                                  c.oid::regclass) AS statement
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND pg_get_userbyid(c.relowner) <> '{role}'
+                LOOP
+                    EXECUTE item.statement;
+                END LOOP;
+                FOR item IN
+                    SELECT format('ALTER SEQUENCE %s OWNER TO {role}', c.oid::regclass) AS statement
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = 'public' AND c.relkind = 'S' AND pg_get_userbyid(c.relowner) <> '{role}'
+                    UNION ALL
+                    SELECT format('ALTER FUNCTION %s OWNER TO {role}', p.oid::regprocedure)
+                    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                    WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '{role}'
+                LOOP
+                    EXECUTE item.statement;
+                END LOOP;
+            END $$;
+            """, database);
+        await objects.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The newest of /usr/lib/postgresql/*/bin with a server and initdb (Debian and Ubuntu install them there).</summary>
@@ -308,10 +379,10 @@ public static class LocalPostgresBuilderExtensions
         }
     }
 
-    /// <summary>Kept beside the data so a persistent data directory and its password stay in step.</summary>
-    private static string ReadOrCreatePassword(string root)
+    /// <summary>Kept beside the data so a persistent data directory and its passwords stay in step.</summary>
+    private static string ReadOrCreatePassword(string root, string name)
     {
-        var file = Path.Combine(root, "password");
+        var file = Path.Combine(root, name);
         if (File.Exists(file))
         {
             return File.ReadAllText(file).Trim();

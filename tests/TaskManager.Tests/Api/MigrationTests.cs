@@ -13,7 +13,7 @@ public sealed class MigrationTests(AppFixture app)
     [Fact]
     public async Task Replicas_starting_together_migrate_an_empty_database_once()
     {
-        await using var database = await ScratchDatabase.CreateAsync(app.DatabaseConnectionString, "replicas");
+        await using var database = await ScratchDatabase.CreateAsync(app.AdminConnectionString, "replicas");
         var connectionString = database.ConnectionString;
 
         var replicas = Enumerable.Range(0, 3).Select(_ => new ApiFactory(connectionString, app.AdminToken)).ToArray();

@@ -18,7 +18,7 @@ public sealed class ReplicaTests(AppFixture app)
     [Fact]
     public async Task Writes_committing_out_of_order_reach_every_stream_and_cursor_once_in_log_order()
     {
-        await using var database = await ScratchDatabase.CreateAsync(app.DatabaseConnectionString, "event_order");
+        await using var database = await ScratchDatabase.CreateAsync(app.AdminConnectionString, "event_order");
         // Small pools: the writes queue for connections instead of exhausting the server the other tests share. The
         // stalled writers hold locks and run for longer than the api's limits allow (which would answer 503s).
         var connectionString = database.ConnectionString + ";Maximum Pool Size=12;Command Timeout=30;Timeout=30;Options=-c lock_timeout=30s";
@@ -120,7 +120,7 @@ public sealed class ReplicaTests(AppFixture app)
     [Fact]
     public async Task A_log_restored_from_another_cluster_keeps_its_order_and_new_events_follow_it()
     {
-        await using var database = await ScratchDatabase.CreateAsync(app.DatabaseConnectionString, "restored");
+        await using var database = await ScratchDatabase.CreateAsync(app.AdminConnectionString, "restored");
         string key;
         await using (var before = new ApiFactory(database.ConnectionString, app.AdminToken))
         {

@@ -50,7 +50,7 @@ public sealed class PublishOutputTests(AppFixture app)
     {
         var name = "smoke_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        await using var connection = new NpgsqlConnection(app.DatabaseConnectionString);
+        await using var connection = new NpgsqlConnection(app.AdminConnectionString);
         await connection.OpenAsync(TestHelpers.Ct);
         foreach (var sql in new[]
         {

@@ -25,7 +25,11 @@ public sealed class AppFixture : IAsyncLifetime
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The app has not started.");
 
     /// <summary>Connection string of the <c>tasks</c> database.</summary>
+    /// <summary>The tasks database as the api signs in to it: the application's role, no superuser.</summary>
     public string DatabaseConnectionString { get; private set; } = "";
+
+    /// <summary>The tasks database as the server's superuser: for tests that create databases or roles.</summary>
+    public string AdminConnectionString { get; private set; } = "";
 
     /// <summary>An in-process api on the same database, for fast tests.</summary>
     public ApiFactory Api => (_api ?? throw new InvalidOperationException("The app has not started.")).Value;
@@ -46,6 +50,8 @@ public sealed class AppFixture : IAsyncLifetime
         }
         DatabaseConnectionString = await _app.GetConnectionStringAsync("tasks", ct).AsTask().WaitAsync(StartTimeout, ct)
             ?? throw new InvalidOperationException("The tasks database has no connection string.");
+        AdminConnectionString = (await _app.GetConnectionStringAsync("postgres", ct).AsTask().WaitAsync(StartTimeout, ct)
+            ?? throw new InvalidOperationException("The postgres server has no connection string.")) + ";Database=tasks";
         // Test classes run in parallel: exactly one in-process api for all of them.
         _api = new Lazy<ApiFactory>(() => new ApiFactory(DatabaseConnectionString, AdminToken), LazyThreadSafetyMode.ExecutionAndPublication);
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Npgsql;
 using TaskManager.Tests.Infrastructure;
 
 namespace TaskManager.Tests.WholeApp;
@@ -9,7 +10,7 @@ namespace TaskManager.Tests.WholeApp;
 public sealed class RestartTests(AppFixture app)
 {
     [Fact]
-    public async Task Stopped_and_started_again_at_once_twice_the_app_starts_each_time_with_its_data()
+    public async Task Stopped_and_started_again_at_once_twice_the_app_starts_each_time_with_its_data_handed_to_its_role()
     {
         var data = Directory.CreateTempSubdirectory("taskmanager-restart-");
         try
@@ -22,11 +23,13 @@ public sealed class RestartTests(AppFixture app)
                 if (key is null)
                 {
                     key = (await client.CreateProjectAsync()).GetProperty("key").GetString();
+                    await MakeItLookLikeAnEarlierVersionAsync(started);
                 }
                 else
                 {
                     var kept = await client.GetAsync($"/api/projects/{key}", TestHelpers.Ct).Timeout();
                     Assert.True(kept.StatusCode == HttpStatusCode.OK, $"Run {run}: the project of the first run answered {(int)kept.StatusCode}.");
+                    await client.CreateTaskAsync(key, $"Written in run {run}");
                 }
                 await started.StopAsync(TestHelpers.Ct).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
                 if (run == 1)
@@ -56,6 +59,35 @@ public sealed class RestartTests(AppFixture app)
             await Task.Delay(TimeSpan.FromSeconds(12));
             await PrivatePostgres.RunToolAsync("pg_ctl", "-D", data, "-m", "fast", "-w", "stop");
         });
+    }
+
+    /// <summary>
+    /// Earlier versions signed the api in as the superuser, which then owned the database and everything in it: the
+    /// next start hands them over to the application's role.
+    /// </summary>
+    private static async Task MakeItLookLikeAnEarlierVersionAsync(DistributedApplication started)
+    {
+        var server = await started.GetConnectionStringAsync("postgres", TestHelpers.Ct).AsTask().Timeout();
+        await using var connection = new NpgsqlConnection($"{server};Database=tasks;Pooling=false");
+        await connection.OpenAsync(TestHelpers.Ct).Timeout();
+        await using var command = new NpgsqlCommand("""
+            ALTER DATABASE tasks OWNER TO postgres;
+            DO $$
+            DECLARE item record;
+            BEGIN
+                FOR item IN SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE n.nspname = 'public' AND c.relkind = 'r'
+                LOOP
+                    EXECUTE format('ALTER TABLE %s OWNER TO postgres', item.name);
+                END LOOP;
+                FOR item IN SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                            WHERE n.nspname = 'public'
+                LOOP
+                    EXECUTE format('ALTER FUNCTION %s OWNER TO postgres', item.name);
+                END LOOP;
+            END $$;
+            """, connection);
+        await command.ExecuteNonQueryAsync(TestHelpers.Ct).Timeout();
     }
 
     private static int FreePort()
