@@ -64,11 +64,12 @@ psql_as() { PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -h 127.0.0
 admin_token="$(random_hex 24)"
 logging=(Logging__LogLevel__Default=Warning Logging__LogLevel__Microsoft.AspNetCore=Warning)
 
-# start_api <build> <database>: sets api_port and api_pid.
+# start_api <build> <database>: sets api_port and api_pid. Limits off: one token at full speed is what a runaway agent
+# looks like, and the benchmark measures the api, not its rate limiter (Limits in README.md).
 start_api() {
   api_port="$(free_port)"
   spawn "$published" "$1" Api "$api_port" "$work/api.log" \
-    ConnectionStrings__tasks="$(pg_connection "$2")" Auth__AdminToken="$admin_token" "${logging[@]}"
+    ConnectionStrings__tasks="$(pg_connection "$2")" Auth__AdminToken="$admin_token" Limits__Enabled=false "${logging[@]}"
   api_pid=$spawned
   pids+=("$api_pid")
   wait_healthy "$api_port" "$api_pid" "$work/api.log"

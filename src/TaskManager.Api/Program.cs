@@ -19,6 +19,7 @@ builder.AddDatabase();
 builder.AddTokenAuth();
 builder.AddHttpConventions();
 builder.AddIdempotency();
+builder.AddRateLimits();
 builder.AddProjects();
 builder.AddTasks();
 builder.AddDependencies();
@@ -32,6 +33,7 @@ app.UseBoard();
 app.UseStartupGate();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimits();
 app.UseQueryBindingCheck();
 
 app.MapDefaultEndpoints();

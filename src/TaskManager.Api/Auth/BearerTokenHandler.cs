@@ -83,6 +83,16 @@ public static class TokenHash
 
     public static string NewToken() => "tm_" + Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>Whether <paramref name="token"/> could be one <see cref="NewToken"/> made: no other can be valid.</summary>
+    public static bool HasIssuedShape(string token) =>
+        token.Length == IssuedLength && token.StartsWith("tm_", StringComparison.Ordinal)
+        && token.AsSpan(3).IndexOfAnyExcept(Base64UrlCharacters) < 0;
+
+    // "tm_" and 32 random bytes in unpadded base64url.
+    private const int IssuedLength = 3 + 43;
+    private static readonly System.Buffers.SearchValues<char> Base64UrlCharacters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
     private static string Base64UrlEncode(byte[] bytes) =>
         Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -23,8 +23,9 @@ public sealed record Caller(string Name, string[] Scopes, ActorKind Kind, byte[]
 /// (revoked and expired ones are refused). Used per request, and again by long-lived event streams.
 /// </summary>
 /// <remarks>
-/// Answers are cached for <see cref="CacheFor"/>, the unknown tokens too (so a flood of bad tokens does not become a
-/// flood of queries), but only while this replica hears database notifications: a revocation on any replica
+/// Answers are cached for <see cref="CacheFor"/>, the unknown tokens too, apart (so a flood of bad tokens does not
+/// become a flood of queries, nor push the good ones out), and anything not shaped like an issued token is refused
+/// without a lookup; but only while this replica hears database notifications: a revocation on any replica
 /// NOTIFYs every other one, which drops the token at once, and a replica that cannot hear drops its whole cache and
 /// asks the database every time until it hears again. <c>last_used_at</c> is written with the lookup that fills the
 /// cache, and after that at most once a minute, off the request path.
@@ -41,6 +42,7 @@ public sealed class TokenValidator
     private readonly ILogger<TokenValidator> _logger;
     private readonly byte[] _adminHash;
     private readonly ConcurrentDictionary<string, Cached> _cache = new();
+    private readonly ConcurrentDictionary<string, Cached> _unknown = new();
     // Bumped by every revocation and reconnection: a lookup that started before one must not cache what it read.
     private long _generation;
 
@@ -63,7 +65,13 @@ public sealed class TokenValidator
         notifications.Connected += () => Forget(null);
     }
 
-    public Task<Caller?> ValidateAsync(string token, CancellationToken ct) => ValidateHashAsync(TokenHash.Of(token), ct);
+    public Task<Caller?> ValidateAsync(string token, CancellationToken ct)
+    {
+        var hash = TokenHash.Of(token);
+        return TokenHash.HasIssuedShape(token) || CryptographicOperations.FixedTimeEquals(hash, _adminHash)
+            ? ValidateHashAsync(hash, ct)
+            : Task.FromResult<Caller?>(null);
+    }
 
     public async Task<Caller?> ValidateHashAsync(byte[] hash, CancellationToken ct)
     {
@@ -74,7 +82,8 @@ public sealed class TokenValidator
 
         var key = Convert.ToHexString(hash);
         var now = DateTimeOffset.UtcNow;
-        if (_notifications.IsListening && _cache.TryGetValue(key, out var cached) && now - cached.CachedAt < CacheFor)
+        if (_notifications.IsListening && (_cache.TryGetValue(key, out var cached) || _unknown.TryGetValue(key, out cached))
+            && now - cached.CachedAt < CacheFor)
         {
             if (cached.ExpiresAt is { } expiresAt && expiresAt <= now)
             {
@@ -113,15 +122,16 @@ public sealed class TokenValidator
         }
         if (listening && Interlocked.Read(ref _generation) == generation)
         {
-            if (_cache.Count >= MaxCachedTokens)
+            var cache = caller is null ? _unknown : _cache;
+            if (cache.Count >= MaxCachedTokens)
             {
-                _cache.Clear();
+                cache.Clear();
             }
-            _cache[key] = new Cached(caller, expires, now);
+            cache[key] = new Cached(caller, expires, now);
             // A revocation that arrived between the check and the insert: take the answer back.
             if (Interlocked.Read(ref _generation) != generation)
             {
-                _cache.TryRemove(key, out _);
+                cache.TryRemove(key, out _);
             }
         }
         return caller;
@@ -134,10 +144,12 @@ public sealed class TokenValidator
         if (hashHex is null)
         {
             _cache.Clear();
+            _unknown.Clear();
         }
         else
         {
             _cache.TryRemove(hashHex.ToUpperInvariant(), out _);
+            _unknown.TryRemove(hashHex.ToUpperInvariant(), out _);
         }
     }
 

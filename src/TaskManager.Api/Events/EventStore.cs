@@ -83,6 +83,25 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
         return await command.ReadAllAsync(Read, ct);
     }
 
+    /// <summary>
+    /// How many events of one project (or of all) follow <paramref name="after"/>, counting no further than
+    /// <paramref name="atMost"/>: what a resume would replay, at the cost of that many index entries at most.
+    /// </summary>
+    public async Task<int> CountAfterAsync(Guid? projectId, EventPosition after, int atMost, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(projectId is null
+            ? "SELECT count(*) FROM (SELECT FROM task_events WHERE (xact, id) > (@xact, @id) LIMIT @at_most) replay"
+            : "SELECT count(*) FROM (SELECT FROM task_events WHERE project_id = @project_id AND (xact, id) > (@xact, @id) LIMIT @at_most) replay");
+        command.Parameters.AddWithValue("xact", after.Xact);
+        command.Parameters.AddWithValue("id", after.Id);
+        command.Parameters.AddWithValue("at_most", atMost);
+        if (projectId is { } project)
+        {
+            command.Parameters.AddWithValue("project_id", project);
+        }
+        return (int)(long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
     /// <summary>The position of the newest released event, or <see cref="EventPosition.Start"/> when there is none.</summary>
     public async Task<EventPosition> LatestReleasedAsync(CancellationToken ct)
     {

@@ -30,8 +30,11 @@ public static class EventsApi
         group.MapGet("/events", StreamEvents).WithName("StreamEvents")
             .WithSummary("Server-Sent Events: every change as it commits (event id = history id). Last-Event-ID resumes after that event.")
             .WithDescription("Browsers' EventSource cannot send headers: instead of the token it passes a ticket from POST /api/events/tickets " +
-                "(single use, valid for a minute) and the resume point as lastEventId in the query.")
-            .RejectsUnknownQuery(alsoAccepted: StreamTickets.QueryName);
+                "(single use, valid for a minute) and the resume point as lastEventId in the query. A resume further back than " +
+                "Limits:MaxReplayEvents (10,000 by default) is refused with 410 before the stream opens: start afresh.")
+            .RejectsUnknownQuery(alsoAccepted: StreamTickets.QueryName)
+            .LimitedAsLiveStream()
+            .ProducesProblem(StatusCodes.Status410Gone);
         group.MapPost("/events/tickets", IssueStreamTicket).WithName("IssueStreamTicket")
             .WithSummary("A single-use ticket, valid for a minute, that opens the event stream as the calling token (for EventSource, which cannot send headers).");
         return group;
@@ -75,9 +78,10 @@ public static class EventsApi
         return TypedResults.Ok(new StreamTicketDto(ticket, expiresAt));
     }
 
-    public static async Task<Results<ServerSentEventsResult<EventDto>, ValidationProblem>> StreamEvents(
+    public static async Task<Results<ServerSentEventsResult<EventDto>, ValidationProblem, ProblemHttpResult>> StreamEvents(
         HttpRequest request, [FromQuery] string? project, [FromQuery] long? lastEventId, ProjectStore projects, EventStore events,
-        EventBroadcaster broadcaster, IOptions<EventStreamOptions> options, TokenValidator tokens, CancellationToken ct)
+        EventBroadcaster broadcaster, IOptions<EventStreamOptions> options, IOptions<LimitsOptions> limits, TokenValidator tokens,
+        CancellationToken ct)
     {
         var validation = new Validation();
         Guid? projectId = null;
@@ -110,6 +114,15 @@ public static class EventsApi
         if (!validation.IsValid)
         {
             return validation.Problem();
+        }
+        // Refused before the stream opens, which is what tells a board (live.js) to start afresh and reload.
+        if (resumeAt is { } from && limits.Value is { Enabled: true, MaxReplayEvents: var maxReplay }
+            && await events.CountAfterAsync(projectId, from.Position, maxReplay + 1, ct) > maxReplay)
+        {
+            return TypedResults.Problem(
+                $"More than {maxReplay} events followed event {resumeAfter}, too many to replay. Start afresh: read the current " +
+                "state (GET /api/tasks) and open the stream without a resume point; history pages (GET …/history) hold the events missed.",
+                statusCode: StatusCodes.Status410Gone, title: "Too far behind to resume");
         }
         return TypedResults.ServerSentEvents(Stream(request.HttpContext, options.Value.KeepAlive, tokens, projectId, resumeAt, events, broadcaster, ct));
     }

@@ -3,13 +3,16 @@ namespace TaskManager.Api.Http;
 /// <summary>Problem responses that the OpenAPI document should list, declared once per kind of endpoint.</summary>
 public static class OpenApiConventions
 {
-    /// <summary>Every api endpoint: bad input, missing/wrong token, missing scope, oversized body.</summary>
+    /// <summary>Every api endpoint: bad input, missing/wrong token, missing scope, oversized body, limits.</summary>
     public static RouteGroupBuilder WithApiConventions(this RouteGroupBuilder group)
     {
         group.ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            // Limits (RateLimiting.cs): the token is over its own (429) or the api is busy (503); both send Retry-After.
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return group;
     }
 

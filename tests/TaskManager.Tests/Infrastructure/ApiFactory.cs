@@ -9,9 +9,12 @@ namespace TaskManager.Tests.Infrastructure;
 
 /// <summary>
 /// The api in process (TestServer) on the test run's Postgres. Like a deployment's readiness probe, it is handed out
-/// once its schema is migrated, unless <paramref name="waitForDatabase"/> is false.
+/// once its schema is migrated, unless <paramref name="waitForDatabase"/> is false. <paramref name="configure"/> adds
+/// settings after the defaults.
 /// </summary>
-public sealed class ApiFactory(string connectionString, string adminToken, string environment = "Development", bool waitForDatabase = true)
+public sealed class ApiFactory(
+    string connectionString, string adminToken, string environment = "Development", bool waitForDatabase = true,
+    Action<IWebHostBuilder>? configure = null)
     : WebApplicationFactory<api::Program>
 {
     protected override IHost CreateHost(IHostBuilder builder)
@@ -31,7 +34,10 @@ public sealed class ApiFactory(string connectionString, string adminToken, strin
         builder.UseSetting("Auth:AdminToken", adminToken);
         // Idle streams re-check their token this often; short, so that tests see a revoked token end its stream.
         builder.UseSetting("Events:KeepAlive", "00:00:01");
+        // Every test class shares one api and its admin token, far busier than any client: the limits have tests of their own.
+        builder.UseSetting("Limits:Enabled", "false");
         builder.UseEnvironment(environment);
+        configure?.Invoke(builder);
     }
 
     /// <summary>A client signed in with <paramref name="token"/>: the admin token by default, none when empty.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Playwright;
 
 namespace TaskManager.Tests.Infrastructure;
@@ -30,7 +31,9 @@ public sealed class BoardFixture(AppFixture app) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var startTimeout = TimeSpan.FromMinutes(1);
-        _server = await Task.Run(() => new LoopbackApi(app.DatabaseConnectionString, app.AdminToken)).WaitAsync(startTimeout);
+        _server = await Task.Run(() => new LoopbackApi(app.DatabaseConnectionString, app.AdminToken,
+            // Tests seed big boards as fast as they can, with one token: the limits have tests of their own.
+            builder => builder.UseSetting("Limits:Enabled", "false"))).WaitAsync(startTimeout);
         _playwright = await Playwright.CreateAsync().WaitAsync(startTimeout);
         Assertions.SetDefaultExpectTimeout(PlaywrightTimeout);
         _browser = await _playwright.Chromium.LaunchAsync(new()
