@@ -83,6 +83,27 @@ public sealed class AuthTests(AppFixture app)
     }
 
     [Fact]
+    public async Task A_rotated_admin_token_is_refused_while_tokens_it_created_keep_working()
+    {
+        var before = "rotate-before-" + Guid.NewGuid().ToString("N");
+        var after = "rotate-after-" + Guid.NewGuid().ToString("N");
+        string created;
+        await using (var old = new ApiFactory(app.DatabaseConnectionString, before))
+        {
+            var response = await old.CreateAdminClient().PostAsJsonAsync("/api/tokens",
+                new { name = "ops-" + Guid.NewGuid().ToString("N")[..8], scopes = new[] { "admin" }, kind = "person" }, TestHelpers.Ct).Timeout();
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            created = (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
+        }
+
+        await using var rotated = new ApiFactory(app.DatabaseConnectionString, after);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await rotated.CreateClient(before).GetAsync("/api/me", TestHelpers.Ct).Timeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await rotated.CreateClient(after).GetAsync("/api/me", TestHelpers.Ct).Timeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await rotated.CreateClient(created).GetAsync("/api/tokens", TestHelpers.Ct).Timeout()).StatusCode);
+    }
+
+    [Fact]
     public async Task Health_probes_need_no_token()
     {
         var client = app.Api.CreateClient(token: null);
