@@ -110,12 +110,14 @@ public static class McpServerExtensions
         {
             throw new InvalidOperationException($"Mcp:ToolSet '{toolSet}' is not one of all, core, read-only.");
         }
+        builder.Services.AddInvalidParamsResponses();
         builder.Services.AddMcpServer(options =>
             {
                 options.ServerInfo = new Implementation { Name = "taskmanager", Version = "0.1.0" };
                 options.ServerInstructions = Instructions(toolSet);
             })
             .WithHttpTransport(options => options.Stateless = true)
+            .WithInvalidParamsErrors()
             .WithTools<TaskTools>(ToolJson)
             .WithTools<ProjectTools>(ToolJson)
             .WithResources<BoardResources>()

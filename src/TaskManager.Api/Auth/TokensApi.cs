@@ -2,12 +2,16 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using TaskManager.Api.Http;
+using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Auth;
 
 public static class TokensApi
 {
     public const int MaxNameLength = 64;
+
+    /// <summary>Unknown scopes named in one problem; more say nothing new and only make the answer big.</summary>
+    private const int MaxScopeErrors = 10;
 
     public static RouteGroupBuilder MapTokensApi(this IEndpointRouteBuilder routes)
     {
@@ -50,12 +54,17 @@ public static class TokensApi
         {
             validation.Add("name", $"name is required (1 to {MaxNameLength} characters): the actor shown in history, e.g. claude-code.");
         }
+        else
+        {
+            TextRules.SingleLine(request.Name, "name", validation);
+        }
         var scopes = request.Scopes ?? [];
         if (scopes.Length == 0)
         {
             validation.Add("scopes", "scopes is required: one or more of read, write, admin.");
         }
-        foreach (var scope in scopes.Where(s => !Scopes.All.Contains(s)))
+        // Each unknown scope once: 10,000 copies of one typo are one error, not a problem bigger than the request.
+        foreach (var scope in scopes.Where(s => !Scopes.All.Contains(s)).Distinct(StringComparer.Ordinal).Take(MaxScopeErrors))
         {
             validation.Add("scopes", $"'{scope}' is not a scope; use read, write or admin.");
         }

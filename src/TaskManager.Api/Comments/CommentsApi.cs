@@ -4,6 +4,7 @@ using TaskManager.Api.Auth;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
+using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Comments;
 
@@ -58,6 +59,10 @@ public static class CommentsApi
         if (body.Length > MaxBodyLength)
         {
             return Problems.Invalid("body", $"body must be at most {MaxBodyLength} characters (got {body.Length}).");
+        }
+        if (TextRules.Problem(request.Body!, "body", multiLine: true) is { } unsafeText)
+        {
+            return Problems.Invalid("body", unsafeText);
         }
         if (await FindTaskAsync(task, tasks, ct) is not { } row)
         {

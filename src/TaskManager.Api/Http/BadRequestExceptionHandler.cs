@@ -8,7 +8,7 @@ namespace TaskManager.Api.Http;
 /// Turns request-binding failures (malformed JSON, wrong types, unknown fields, unknown enum values, oversized bodies,
 /// bad route or query values) into problems that name what was wrong, instead of a bare 400 or a 500.
 /// </summary>
-public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+public sealed class BadRequestExceptionHandler : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -30,12 +30,7 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
             problem.Extensions["field"] = path;
         }
         context.Response.StatusCode = badRequest.StatusCode;
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = problem,
-            Exception = exception,
-        });
+        return await Problems.WriteAsync(context, problem, exception);
     }
 
     private static string Describe(JsonException json)
@@ -47,6 +42,8 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problemDet
             NoNulStringConverter.Message => $"Invalid value{where}: {NoNulStringConverter.Message}",
             var m when m.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) =>
                 $"Unknown field{where}. Remove it; see the OpenAPI document for the fields this endpoint accepts.",
+            var m when m.StartsWith("Duplicate property", StringComparison.Ordinal) =>
+                $"Duplicate field{where}: send each field once.",
             var m when m.Contains("could not be converted", StringComparison.Ordinal) =>
                 $"Invalid value{where}: wrong type or not one of the allowed values.",
             _ => $"The request body is not valid JSON{where}.",

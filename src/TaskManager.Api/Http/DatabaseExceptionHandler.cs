@@ -9,7 +9,7 @@ namespace TaskManager.Api.Http;
 /// (the database down, unreachable, restarting, overloaded, timing out, or a concurrent change that won) is a 503
 /// with Retry-After. Database messages are not echoed to clients.
 /// </summary>
-public sealed class DatabaseExceptionHandler(IProblemDetailsService problemDetails, NpgsqlDataSource dataSource) : IExceptionHandler
+public sealed class DatabaseExceptionHandler(NpgsqlDataSource dataSource) : IExceptionHandler
 {
     /// <summary>Seconds a client is asked to wait before retrying after a 503.</summary>
     public const int RetryAfterSeconds = 2;
@@ -32,12 +32,7 @@ public sealed class DatabaseExceptionHandler(IProblemDetailsService problemDetai
             dataSource.Clear();
         }
         context.Response.StatusCode = status;
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
-            Exception = exception,
-        });
+        return await Problems.WriteAsync(context, new ProblemDetails { Status = status, Title = title, Detail = detail }, exception);
     }
 
     /// <summary>The answer to a database failure, by SQLSTATE class; null for anything that is not one.</summary>

@@ -15,6 +15,8 @@ public static class HttpConventions
             options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
             // "5" is not a number: a wrong type is an error, not a guess.
             options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+            // {"title":"a","title":"b"} has no one meaning (parsers disagree on which wins): refuse it rather than guess.
+            options.SerializerOptions.AllowDuplicateProperties = false;
             options.SerializerOptions.Converters.Add(new NoNulStringConverter());
         });
         builder.Services.AddProblemDetails();
@@ -53,22 +55,46 @@ public static class HttpConventions
         {
             if (context.Request.ContentLength > MaxRequestBodyBytes)
             {
-                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context,
-                    ProblemDetails =
-                    {
-                        Status = StatusCodes.Status413PayloadTooLarge,
-                        Title = "Request body too large",
-                        Detail = $"The request body is {context.Request.ContentLength} bytes; the limit is {MaxRequestBodyBytes}.",
-                    },
-                });
+                await WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Request body too large",
+                    $"The request body is {context.Request.ContentLength} bytes; the limit is {MaxRequestBodyBytes}.");
                 return;
+            }
+            await next(context);
+        });
+        // JSON between systems is UTF-8 (RFC 8259). Another charset would be transcoded, and one .NET does not know
+        // (charset=klingon) made body binding throw a 500; refuse both, naming the header.
+        app.Use(async (context, next) =>
+        {
+            if (Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type) && type.Charset.HasValue)
+            {
+                var charset = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(type.Charset);
+                if (!charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+                {
+                    await WriteProblemAsync(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                        $"Content-Type charset '{charset}' is not accepted: send UTF-8, as Content-Type: application/json (charset=utf-8 may be stated).",
+                        field: "Content-Type");
+                    return;
+                }
+                if (charset != type.Charset)
+                {
+                    // charset="utf-8" is valid HTTP, but the JSON body reader looks the quoted name up as is and throws.
+                    type.Charset = charset;
+                    context.Request.ContentType = type.ToString();
+                }
             }
             await next(context);
         });
         return app;
     }
 
+    private static async Task WriteProblemAsync(HttpContext context, int status, string title, string detail, string? field = null)
+    {
+        context.Response.StatusCode = status;
+        var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (field is not null)
+        {
+            problem.Extensions["field"] = field;
+        }
+        await Problems.WriteAsync(context, problem);
+    }
 }

@@ -70,16 +70,23 @@ public sealed class NoNulStringConverter : JsonConverter<string>
 
     public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        var value = reader.GetString();
-        return value is not null && value.Contains('\0') ? throw new JsonException(Message) : value;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            // Thrown here rather than by GetString, so that the problem names the element (e.g. $.labels[0]), not its array.
+            throw new JsonException($"The JSON value could not be converted to {nameof(String)}.");
+        }
+        return WithoutNul(reader.GetString());
     }
+
+    private static string? WithoutNul(string? value) =>
+        value is not null && value.Contains('\0') ? throw new JsonException(Message) : value;
 
     public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 
     // Dictionary keys (e.g. the field names of a validation problem's errors) go through these: without them, writing
     // any string-keyed dictionary throws.
     public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        Read(ref reader, typeToConvert, options) ?? "";
+        WithoutNul(reader.GetString()) ?? "";
 
     public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
         writer.WritePropertyName(value);

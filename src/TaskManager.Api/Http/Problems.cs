@@ -23,6 +23,21 @@ public static class Problems
 
     public static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    /// <summary>
+    /// Writes a problem from middleware or an exception handler, also to a client whose Accept leaves out JSON (e.g.
+    /// <c>Accept: application/xml</c>): the problem details service declines to write for those, and a declined problem
+    /// became a 500. The problem result falls back to application/problem+json.
+    /// </summary>
+    public static async ValueTask<bool> WriteAsync(HttpContext context, Microsoft.AspNetCore.Mvc.ProblemDetails problem, Exception? exception = null)
+    {
+        var service = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        if (!await service.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception }))
+        {
+            await TypedResults.Problem(problem).ExecuteAsync(context);
+        }
+        return true;
+    }
 }
 
 /// <summary>Collects every field error of a request so the client sees them all at once.</summary>

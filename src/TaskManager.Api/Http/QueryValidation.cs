@@ -3,6 +3,9 @@ namespace TaskManager.Api.Http;
 /// <summary>Refuses query parameters an endpoint does not know, so a typo'd filter is an error, not ignored.</summary>
 public static class QueryValidation
 {
+    /// <summary>Unknown parameters named one by one in a problem; the rest are counted.</summary>
+    private const int MaxNamed = 10;
+
     /// <summary>
     /// Accepts the query parameters the handler binds with [FromQuery] (<see cref="QueryParameters"/>: those of its
     /// [AsParameters] query record, so the list cannot drift from the record) and <paramref name="alsoAccepted"/>, which
@@ -23,9 +26,14 @@ public static class QueryValidation
                 return await next(context);
             }
             var validation = new Validation();
-            foreach (var key in unknown)
+            foreach (var key in unknown.Take(MaxNamed))
             {
                 validation.Add(key, $"Unknown query parameter '{key}'. Accepted: {string.Join(", ", names)}.");
+            }
+            if (unknown.Length > MaxNamed)
+            {
+                // Hundreds of unknown parameters would otherwise make a problem ten times the size of the request.
+                validation.Add("query", $"{unknown.Length - MaxNamed} more unknown query parameters, not listed.");
             }
             return validation.Problem();
         });

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Database;
 using TaskManager.Api.Http;
+using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Projects;
 
@@ -171,6 +172,10 @@ public static partial class ProjectsApi
         {
             validation.Add(field, $"{field} must be at most {MaxTitleLength} characters (got {trimmed.Length}).");
         }
+        else
+        {
+            TextRules.SingleLine(title, field, validation);
+        }
         return trimmed;
     }
 
@@ -179,6 +184,10 @@ public static partial class ProjectsApi
         if (description is { Length: > MaxDescriptionLength })
         {
             validation.Add("description", $"description must be at most {MaxDescriptionLength} characters (got {description.Length}).");
+        }
+        else
+        {
+            TextRules.MultiLine(description, "description", validation);
         }
     }
 

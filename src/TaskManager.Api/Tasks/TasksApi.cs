@@ -4,6 +4,7 @@ using TaskManager.Api.Auth;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
+using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Tasks;
 
@@ -224,6 +225,10 @@ public static class TasksApi
         {
             validation.Add("assignee", $"assignee must be at most {MaxAssigneeLength} characters.");
         }
+        else
+        {
+            TextRules.SingleLine(assignee, "assignee", validation);
+        }
         return trimmed;
     }
 
@@ -234,13 +239,24 @@ public static class TasksApi
             return [];
         }
         var cleaned = labels.Select(l => l?.Trim() ?? "").Distinct(StringComparer.Ordinal).ToArray();
-        if (cleaned.Length > MaxLabels)
+        // Counted as sent, not after removing repeats: 10,000 copies of one label are a broken client, not one label.
+        // One error, not one per label, so that the problem stays smaller than the request.
+        if (labels.Length > MaxLabels)
         {
-            validation.Add("labels", $"A task has at most {MaxLabels} labels (got {cleaned.Length}).");
+            validation.Add("labels", $"A task has at most {MaxLabels} labels (got {labels.Length}).");
+            return cleaned;
         }
-        foreach (var label in cleaned.Where(l => l.Length is 0 or > MaxLabelLength || l.Any(char.IsControl)))
+        for (var i = 0; i < labels.Length; i++)
         {
-            validation.Add("labels", $"Label '{label}' must be 1 to {MaxLabelLength} printable characters.");
+            var label = labels[i]?.Trim() ?? "";
+            if (label.Length is 0 or > MaxLabelLength)
+            {
+                validation.Add("labels", $"labels[{i}] must be 1 to {MaxLabelLength} characters (got {label.Length}).");
+            }
+            else
+            {
+                TextRules.SingleLine(labels[i], "labels", validation, name: $"labels[{i}]");
+            }
         }
         return cleaned;
     }

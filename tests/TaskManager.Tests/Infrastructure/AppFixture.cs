@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 [assembly: AssemblyFixture(typeof(TaskManager.Tests.Infrastructure.AppFixture))]
@@ -19,6 +20,7 @@ public sealed class AppFixture : IAsyncLifetime
 
     private DistributedApplication? _app;
     private Lazy<ApiFactory>? _api;
+    private Lazy<LoopbackApi>? _loopback;
 
     public string AdminToken { get; } = "test-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
@@ -33,6 +35,12 @@ public sealed class AppFixture : IAsyncLifetime
 
     /// <summary>An in-process api on the same database, for fast tests.</summary>
     public ApiFactory Api => (_api ?? throw new InvalidOperationException("The app has not started.")).Value;
+
+    /// <summary>
+    /// An in-process api on real Kestrel (a loopback port), on the same database: for tests of what arrives over a real
+    /// socket, which the test server never sees (raw bytes, request-line and header limits, invalid percent-encoding).
+    /// </summary>
+    public LoopbackApi Loopback => (_loopback ?? throw new InvalidOperationException("The app has not started.")).Value;
 
     public async ValueTask InitializeAsync()
     {
@@ -54,6 +62,9 @@ public sealed class AppFixture : IAsyncLifetime
             ?? throw new InvalidOperationException("The postgres server has no connection string.")) + ";Database=tasks";
         // Test classes run in parallel: exactly one in-process api for all of them.
         _api = new Lazy<ApiFactory>(() => new ApiFactory(DatabaseConnectionString, AdminToken), LazyThreadSafetyMode.ExecutionAndPublication);
+        // Limits off, as for the shared in-process api: every test class shares its admin token.
+        _loopback = new Lazy<LoopbackApi>(() => new LoopbackApi(DatabaseConnectionString, AdminToken, web => web.UseSetting("Limits:Enabled", "false")),
+            LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public async ValueTask DisposeAsync()
@@ -61,6 +72,10 @@ public sealed class AppFixture : IAsyncLifetime
         if (_api is { IsValueCreated: true })
         {
             await _api.Value.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        if (_loopback is { IsValueCreated: true })
+        {
+            await _loopback.Value.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
         }
         if (_app is not null)
         {

@@ -74,7 +74,13 @@ public sealed class PrivatePostgres : IAsyncDisposable
         // The postmaster and its children (backends and helpers).
         var pids = Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => p!.All(char.IsAsciiDigit))
             .Where(p => p == postmaster || ParentOf(p!) == postmaster).ToArray();
-        await RunAsync("kill", [$"-{signal}", .. pids!]);
+        // A backend may exit between the listing and the signal: that one needs no signal.
+        var result = await ChildProcess.RunAsync(new ProcessStartInfo("kill", [$"-{signal}", .. pids!]), CommandTimeout);
+        var errors = result.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (result.ExitCode != 0 && !errors.All(e => e.EndsWith("No such process", StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException($"kill -{signal} {string.Join(' ', pids)} failed ({result.ExitCode}): {result.Errors}");
+        }
     }
 
     private static string? ParentOf(string pid)
