@@ -26,7 +26,7 @@ public sealed class DependencyStore(NpgsqlDataSource dataSource, EventSignal sig
     public Task<WriteResult<TaskRow>> AddBlockerAsync(
         TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
         // One dependency change at a time, so that two concurrent additions cannot close a cycle between them.
-        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, exclusiveSection: TaskRows.TreeSection, write: async (connection, transaction, current) =>
+        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, exclusiveSection: TaskRows.DependencySection, write: async (connection, transaction, current) =>
         {
             var blocking = await TaskRows.FindAsync(connection, transaction, blocker, forUpdate: false, ct);
             if (blocking is null)

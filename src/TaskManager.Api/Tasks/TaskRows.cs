@@ -17,8 +17,15 @@ internal static class TaskRows
     // A blocker stops blocking only when it is done (PRODUCT.md: "ready when every blocker is done").
     public const string OpenBlocker = "b.status <> 'done'";
 
-    // Sections serialised across transactions (see LockedWrite.EnterAsync).
-    public const string TreeSection = "task-tree";
+    // Sections serialised across transactions (see LockedWrite.EnterAsync). Dependencies may cross projects, so one
+    // section serialises every addition (a cycle can run through any project); parents stay within a project.
+    public const string DependencySection = "task-dependencies";
+
+    /// <summary>
+    /// Serialises parent changes within one project (subtasks are in their parent's project), so that two cannot make
+    /// a cycle between them. Taken after the task's row lock, before its column; nothing waits for a row while in it.
+    /// </summary>
+    public static string ParentSection(Guid projectId) => $"parents:{projectId}";
 
     public const string Select = $"""
         SELECT t.id, t.project_id, p.key, t.number, t.parent_id, t.title, t.description, t.status, t.priority,

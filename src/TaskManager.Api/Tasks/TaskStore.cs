@@ -83,10 +83,9 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
     /// A status change moves the task to the end of its new column.
     /// </summary>
     public Task<WriteResult<TaskRow>> UpdateAsync(
-        TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, bool mayChangeParent, string actor,
+        TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, string actor,
         BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
-        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion,
-            exclusiveSection: mayChangeParent ? TaskRows.TreeSection : null, write: async (connection, transaction, current) =>
+        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, write: async (connection, transaction, current) =>
         {
             var next = change(current);
             var changes = new JsonObject();
@@ -106,10 +105,14 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
             {
                 return blocked;
             }
-            if (next.ParentId is { } parentId && parentId != current.ParentId
-                && await ParentProblemAsync(connection, transaction, current, parentId, ct) is { } parentProblem)
+            if (next.ParentId is { } parentId && parentId != current.ParentId)
             {
-                return new WriteResult<TaskRow>.Invalid("parent", parentProblem);
+                // The check reads the tree after every earlier parent change of the project has committed.
+                await LockedWrite.EnterAsync(connection, transaction, TaskRows.ParentSection(current.ProjectId), ct);
+                if (await ParentProblemAsync(connection, transaction, current, parentId, ct) is { } parentProblem)
+                {
+                    return new WriteResult<TaskRow>.Invalid("parent", parentProblem);
+                }
             }
 
             // One round trip: enter the new column (a statement of its own, so the end of the column is read after

@@ -178,7 +178,7 @@ public static class TasksApi
             request.Assignee.IsSet ? assignee : current.Assignee,
             labels ?? current.Labels,
             request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
-            request.Parent.IsSet ? parentId : current.ParentId), mayChangeParent: request.Parent.IsSet, user.Actor(),
+            request.Parent.IsSet ? parentId : current.ParentId), user.Actor(),
             TaskRoute.RecordResponse(http), ct);
         return TaskRoute.ToHttp(result, task, http);
     }
