@@ -67,6 +67,23 @@ public sealed class AppFixture : IAsyncLifetime
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
+    /// <summary>
+    /// Another AppHost of the test's own (settings as command-line arguments, the admin token added), started and
+    /// handed out once its api is healthy.
+    /// </summary>
+    public async Task<DistributedApplication> StartAppHostAsync(params string[] settings)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
+            [.. settings, $"--Parameters:admin-token={AdminToken}"], TestHelpers.Ct).WaitAsync(StartTimeout, TestHelpers.Ct);
+        WithoutTelemetryExport(builder);
+        var started = await builder.BuildAsync(TestHelpers.Ct).WaitAsync(StartTimeout, TestHelpers.Ct);
+        using var start = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
+        start.CancelAfter(StartTimeout);
+        await started.StartAsync(start.Token).WaitAsync(StartTimeout, TestHelpers.Ct);
+        await started.ResourceNotifications.WaitForResourceHealthyAsync("api", start.Token).WaitAsync(StartTimeout, TestHelpers.Ct);
+        return started;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_api is { IsValueCreated: true })

@@ -23,18 +23,9 @@ public sealed class PostgresModeTests(AppFixture app)
     [Fact]
     public async Task External_mode_runs_the_api_on_the_given_database()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
-            ["--Postgres:Mode=external", $"--ConnectionStrings:tasks={app.DatabaseConnectionString}", $"--Parameters:admin-token={app.AdminToken}"],
-            TestHelpers.Ct).Timeout();
-        AppFixture.WithoutTelemetryExport(builder);
-        await using var external = await builder.BuildAsync(TestHelpers.Ct).Timeout();
-        using var start = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
-        start.CancelAfter(AppFixture.StartTimeout);
+        await using var external = await app.StartAppHostAsync("--Postgres:Mode=external", $"--ConnectionStrings:tasks={app.DatabaseConnectionString}");
 
-        await external.StartAsync(start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
-        await external.ResourceNotifications.WaitForResourceHealthyAsync("api", start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
-
-        Assert.DoesNotContain(builder.Resources, r => r.Name == "postgres");
+        Assert.DoesNotContain(external.Services.GetRequiredService<DistributedApplicationModel>().Resources, r => r.Name == "postgres");
         var client = AppFixture.Authorize(external.CreateHttpClient("api"), app.AdminToken);
         var project = await client.CreateProjectAsync();
         var seenByMainApp = await app.CreateApiClient().GetAsync($"/api/projects/{project.GetProperty("key").GetString()}", TestHelpers.Ct).Timeout();

@@ -18,7 +18,7 @@ public sealed class RestartTests(AppFixture app)
             string? key = null;
             for (var run = 1; run <= 3; run++)
             {
-                await using var started = await StartAsync(data.FullName);
+                await using var started = await app.StartAppHostAsync("--Postgres:Mode=local", $"--Postgres:DataDirectory={data.FullName}");
                 var client = AppFixture.Authorize(started.CreateHttpClient("api"), app.AdminToken);
                 if (key is null)
                 {
@@ -95,19 +95,5 @@ public sealed class RestartTests(AppFixture app)
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private async Task<DistributedApplication> StartAsync(string dataDirectory)
-    {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
-            ["--Postgres:Mode=local", $"--Postgres:DataDirectory={dataDirectory}", $"--Parameters:admin-token={app.AdminToken}"],
-            TestHelpers.Ct).Timeout();
-        AppFixture.WithoutTelemetryExport(builder);
-        var started = await builder.BuildAsync(TestHelpers.Ct).Timeout();
-        using var start = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
-        start.CancelAfter(AppFixture.StartTimeout);
-        await started.StartAsync(start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
-        await started.ResourceNotifications.WaitForResourceHealthyAsync("api", start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
-        return started;
     }
 }

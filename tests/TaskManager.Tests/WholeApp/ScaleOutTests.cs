@@ -13,15 +13,7 @@ public sealed class ScaleOutTests(AppFixture app)
     [Fact]
     public async Task Two_replicas_share_changes_live_and_give_concurrent_claims_distinct_tasks()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TaskManager_AppHost>(
-            ["--Postgres:Mode=local", "--Postgres:Ephemeral=true", "--Api:Replicas=2", $"--Parameters:admin-token={app.AdminToken}"],
-            TestHelpers.Ct).Timeout();
-        AppFixture.WithoutTelemetryExport(builder);
-        await using var scaled = await builder.BuildAsync(TestHelpers.Ct).Timeout();
-        using var start = CancellationTokenSource.CreateLinkedTokenSource(TestHelpers.Ct);
-        start.CancelAfter(AppFixture.StartTimeout);
-        await scaled.StartAsync(start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
-        await scaled.ResourceNotifications.WaitForResourceHealthyAsync("api", start.Token).WaitAsync(AppFixture.StartTimeout, TestHelpers.Ct);
+        await using var scaled = await app.StartAppHostAsync("--Postgres:Mode=local", "--Postgres:Ephemeral=true", "--Api:Replicas=2");
         var (one, two) = await ReplicaAddressesAsync(scaled);
         using var first = AppFixture.Authorize(new HttpClient { BaseAddress = one }, app.AdminToken);
         using var second = AppFixture.Authorize(new HttpClient { BaseAddress = two }, app.AdminToken);
