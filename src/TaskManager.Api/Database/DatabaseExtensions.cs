@@ -32,8 +32,9 @@ public static class DatabaseExtensions
             // driver's defaults (15 s to connect or wait for a pooled connection, 30 s per command). Statements take
             // milliseconds, but a write may queue for a lock behind others (dependency changes share one section):
             // the command limit leaves room for that. The migrator lifts the limits for itself. Against a frozen
-            // server (SIGSTOP) a new connection gives up after 1 s, a pooled one after about 5 s (the 3 s command
-            // timeout, then Npgsql's cancel request to the frozen server costs another two connect timeouts).
+            // server (SIGSTOP) a new connection gives up after 1 s, a pooled one after about 4 s (the 3 s command
+            // timeout, then Npgsql's cancel request to the frozen server waits out another connect timeout for its
+            // answer to the SSL request).
             if (!given.ContainsKey("Timeout"))
             {
                 connection.Timeout = 1;
@@ -45,6 +46,13 @@ public static class DatabaseExtensions
             if (!given.ContainsKey("Cancellation Timeout"))
             {
                 connection.CancellationTimeout = -1;
+            }
+            // Npgsql prefers GSS (Kerberos) encryption by default and asks the server for it on every new connection,
+            // cancel requests included: against a server that does not answer, that asking alone costs a connect
+            // timeout (a frozen server's 503 took 5 s instead of 4). Kerberos setups say so in the connection string.
+            if (!given.ContainsKey("GSS Encryption Mode"))
+            {
+                connection.GssEncryptionMode = GssEncryptionMode.Disable;
             }
             // A paused or partitioned writer cannot hold others up for long: waiting for a lock (answered as a 503
             // "busy" before the client gives up), a statement or an idle transaction is bounded on the server too.

@@ -152,19 +152,36 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Where event <paramref name="id"/> stands (0: before the first event) and whether it is released; null when
-    /// there is no such event.
+    /// Where a stream resuming after event <paramref name="id"/> replays from (0: from the first event); null when there
+    /// is no such event. Normally the event itself. An id read from a history page may not be released yet (an older
+    /// transaction could still commit an event before it), and then it is the newest event released in the same
+    /// snapshot: the stream repeats a few events rather than skip one. Both come from one statement, so the released
+    /// point can never lie past the event (read separately, an older transaction ending in between moved it past).
     /// </summary>
-    public async Task<(EventPosition Position, bool Released)?> PositionOfAsync(long id, CancellationToken ct)
+    public async Task<EventPosition?> ResumePointAsync(long id, CancellationToken ct)
     {
         if (id == 0)
         {
-            return (EventPosition.Start, true);
+            return EventPosition.Start;
         }
-        await using var command = dataSource.CreateCommand($"SELECT xact, xact < {SnapshotXmin} FROM task_events WHERE id = @id");
+        await using var command = dataSource.CreateCommand("""
+            SELECT e.xact, e.xact < mark.xmin, latest.xact, latest.id
+            FROM task_events e
+            CROSS JOIN (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) mark
+            LEFT JOIN LATERAL (
+                SELECT xact, id FROM task_events WHERE xact < mark.xmin
+                ORDER BY xact DESC, id DESC LIMIT 1) latest ON e.xact >= mark.xmin
+            WHERE e.id = @id
+            """);
         command.Parameters.AddWithValue("id", id);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? (new EventPosition(reader.GetInt64(0), id), reader.GetBoolean(1)) : null;
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        return reader.GetBoolean(1) ? new EventPosition(reader.GetInt64(0), id)
+            : reader.IsDBNull(2) ? EventPosition.Start
+            : new EventPosition(reader.GetInt64(2), reader.GetInt64(3));
     }
 }
 

@@ -106,8 +106,8 @@ public static class EventsApi
                 validation.Add("Last-Event-ID", "Last-Event-ID must be the id of an event this stream sent.");
             }
         }
-        (EventPosition Position, bool Released)? resumeAt = null;
-        if (validation.IsValid && resumeAfter is { } id && (resumeAt = await events.PositionOfAsync(id, ct)) is null)
+        EventPosition? resumeAt = null;
+        if (validation.IsValid && resumeAfter is { } id && (resumeAt = await events.ResumePointAsync(id, ct)) is null)
         {
             validation.Add(header.Length > 0 ? "Last-Event-ID" : "lastEventId", $"There is no event {id}: resume with the id of an event this stream sent, or 0 for all.");
         }
@@ -117,7 +117,7 @@ public static class EventsApi
         }
         // Refused before the stream opens, which is what tells a board (live.js) to start afresh and reload.
         if (resumeAt is { } from && limits.Value is { Enabled: true, MaxReplayEvents: var maxReplay }
-            && await events.CountAfterAsync(projectId, from.Position, maxReplay + 1, ct) > maxReplay)
+            && await events.CountAfterAsync(projectId, from, maxReplay + 1, ct) > maxReplay)
         {
             return TypedResults.Problem(
                 $"More than {maxReplay} events followed event {resumeAfter}, too many to replay. Start afresh: read the current " +
@@ -134,22 +134,19 @@ public static class EventsApi
     /// only released ones, so a client resuming after any event it received misses nothing.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<EventDto>> Stream(
-        HttpContext http, TimeSpan keepAlive, TokenValidator tokens, Guid? projectId, (EventPosition Position, bool Released)? resumeAt,
+        HttpContext http, TimeSpan keepAlive, TokenValidator tokens, Guid? projectId, EventPosition? resumeAt,
         EventStore events, EventBroadcaster broadcaster,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var response = http.Response;
         using var subscription = broadcaster.Subscribe();
         // Without a resume point the stream carries exactly the changes committed after it subscribed.
-        // Resuming after an event this stream sent (always released) misses nothing. An id read from history may not be
-        // released yet: something could still commit before it, so the stream resumes from the newest released event
-        // instead, and may repeat a few events the client has (same ids).
-        var (lastSent, alreadyCommitted) = resumeAt switch
-        {
-            { Released: true } resume => (resume.Position, CommittedBefore.Nothing),
-            { } => ((await events.StartingPointAsync(ct)).Released, CommittedBefore.Nothing),
-            null => await events.StartingPointAsync(ct),
-        };
+        // Resuming after an event this stream sent (always released) misses nothing; after an id read from history
+        // that is not released yet, the replay starts a little earlier (EventStore.ResumePointAsync) and may repeat a
+        // few events the client has (same ids).
+        var (lastSent, alreadyCommitted) = resumeAt is { } resume
+            ? (resume, CommittedBefore.Nothing)
+            : await events.StartingPointAsync(ct);
         // An SSE comment line: sends the headers and tells the client the stream is live before any event exists.
         await response.Body.WriteAsync(": subscribed\n\n"u8.ToArray(), ct);
         await response.Body.FlushAsync(ct);

@@ -28,8 +28,10 @@ public sealed class DatabaseExceptionHandler(NpgsqlDataSource dataSource) : IExc
         if (LostConnection(exception))
         {
             // The other idle connections of the pool went down with this one (a restart, a failover): drop them all,
-            // so that the first requests after the database is back do not fail on stale connections.
-            dataSource.Clear();
+            // so that the first requests after the database is back do not fail on stale connections. Off the request
+            // path: Clear waits while another connection is cancelling a command, which against a server that does not
+            // answer takes seconds (measured: 3 s added to every 503 of a frozen server).
+            _ = Task.Run(dataSource.Clear, CancellationToken.None);
         }
         context.Response.StatusCode = status;
         return await Problems.WriteAsync(context, new ProblemDetails { Status = status, Title = title, Detail = detail }, exception);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aspire.Hosting;
 
@@ -23,6 +24,31 @@ internal static class ContainerPostgresExtensions
             server.WithDataVolume();
         }
         return server;
+    }
+
+    /// <summary>
+    /// The application's database on the container, which the api signs in to as the application's role, never as the
+    /// superuser. The role and database are made by the init script compose uses
+    /// (<c>deploy/compose/postgres/init-taskmanager.sh</c>) when the data volume is first initialised, which is all a
+    /// deployment from the manifest has; under the AppHost also by the superuser once the server is ready, which keeps
+    /// the role's password in step and hands over a database an earlier version made as the superuser.
+    /// </summary>
+    public static IResourceBuilder<ApplicationDatabaseResource> AddApplicationDatabase(
+        this IResourceBuilder<PostgresServerResource> server, string name)
+    {
+        var builder = server.ApplicationBuilder;
+        var password = builder.AddParameter($"{server.Resource.Name}-app-password",
+            new GenerateParameterDefault { MinLength = 22, Special = false }, secret: true, persist: true);
+        var initScript = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "..", "deploy", "compose", "postgres", "init-taskmanager.sh"));
+        server.WithEnvironment("TASKMANAGER_DB_PASSWORD", password)
+            .WithBindMount(initScript, "/docker-entrypoint-initdb.d/init-taskmanager.sh", isReadOnly: true);
+
+        var database = new ApplicationDatabaseResource(name, name, server.Resource, server.Resource.PrimaryEndpoint, password.Resource);
+        builder.Eventing.Subscribe<ResourceReadyEvent>(server.Resource, async (@event, ct) =>
+            await ApplicationRole.ReadyAsync(
+                await server.Resource.ConnectionStringExpression.GetValueAsync(ct) ?? "", await password.Resource.GetValueAsync(ct) ?? "", [database],
+                @event.Services.GetRequiredService<ResourceNotificationService>(), ct));
+        return builder.AddApplicationDatabase(database);
     }
 
     /// <summary>

@@ -51,7 +51,7 @@ public static class DatabaseModeExtensions
                 return builder.AddAutoPostgres(serverName, databaseName, config);
 
             case PostgresMode.Container:
-                return builder.AddContainerPostgres(serverName, config).StopAppHostWhenItFailsToStart().AddDatabase(databaseName);
+                return builder.AddContainerPostgres(serverName, config).StopAppHostWhenItFailsToStart().AddApplicationDatabase(databaseName);
 
             case PostgresMode.Local:
                 return builder.AddLocalPostgresServer(serverName, config, config["BinDirectory"]).AddDatabase(databaseName);
@@ -97,13 +97,13 @@ public static class DatabaseModeExtensions
             var image = container.Resource.ImageName();
             if (runtime.HasImage(image))
             {
-                return container.StopAppHostWhenItFailsToStart().AddDatabase(databaseName);
+                return container.StopAppHostWhenItFailsToStart().AddApplicationDatabase(databaseName);
             }
             logger.LogInformation("Pulling the PostgreSQL image {Image} with {Runtime} (giving up after {Minutes} minutes)", image, runtime.Command, PullTimeout.TotalMinutes);
             var pull = runtime.Pull(image, PullTimeout);
             if (pull.Succeeded)
             {
-                return container.StopAppHostWhenItFailsToStart().AddDatabase(databaseName);
+                return container.StopAppHostWhenItFailsToStart().AddApplicationDatabase(databaseName);
             }
             builder.Resources.Remove(container.Resource);
             whyNotContainer = $"{runtime.Command} has no image {image} and could not pull it ({pull.Message})";

@@ -77,22 +77,8 @@ public static class LocalPostgresBuilderExtensions
         });
 
         builder.Eventing.Subscribe<ResourceReadyEvent>(server, async (@event, ct) =>
-        {
-            await using var connection = DatabaseModeExtensions.OpenAdminConnection(connectionString!);
-            await connection.OpenAsync(ct);
-            var notifications = @event.Services.GetRequiredService<ResourceNotificationService>();
-            await EnsureApplicationRoleAsync(connection, await applicationPassword.Resource.GetValueAsync(ct) ?? "", ct);
-            foreach (var database in server.Databases)
-            {
-                await CreateDatabaseIfMissingAsync(connection, database.DatabaseName, ct);
-                await HandOverAsync(connectionString!, database.DatabaseName, ct);
-                await notifications.PublishUpdateAsync(database, s => s with
-                {
-                    State = KnownResourceStates.Running,
-                    StartTimeStamp = DateTime.UtcNow,
-                });
-            }
-        });
+            await ApplicationRole.ReadyAsync(connectionString!, await applicationPassword.Resource.GetValueAsync(ct) ?? "", server.Databases,
+                @event.Services.GetRequiredService<ResourceNotificationService>(), ct));
 
         // Not "{name}_check": Postgres:Mode=auto may have registered that for the container it then did not use.
         var healthCheckKey = $"{name}_local_check";
@@ -110,31 +96,13 @@ public static class LocalPostgresBuilderExtensions
             .ExcludeFromManifest();
     }
 
-    public static IResourceBuilder<LocalPostgresDatabaseResource> AddDatabase(
+    public static IResourceBuilder<ApplicationDatabaseResource> AddDatabase(
         this IResourceBuilder<LocalPostgresServerResource> builder, string name, string? databaseName = null)
     {
-        var database = new LocalPostgresDatabaseResource(name, databaseName ?? name, builder.Resource);
-        builder.Resource.Databases.Add(database);
-
-        string? connectionString = null;
-        builder.ApplicationBuilder.Eventing.Subscribe<ConnectionStringAvailableEvent>(database, async (_, ct) =>
-            connectionString = await database.ConnectionStringExpression.GetValueAsync(ct));
-
-        var healthCheckKey = $"{name}_check";
-        builder.ApplicationBuilder.Services.AddHealthChecks().AddNpgSql(
-            _ => $"{connectionString ?? throw new InvalidOperationException("The connection string is not available yet.")};Pooling=false",
-            name: healthCheckKey);
-
-        return builder.ApplicationBuilder.AddResource(database)
-            .WithInitialState(new CustomResourceSnapshot
-            {
-                ResourceType = "PostgresDatabase",
-                State = KnownResourceStates.NotStarted,
-                Properties = [],
-            })
-            .WithHealthCheck(healthCheckKey)
-            .WithIconName("DatabaseStack")
-            .ExcludeFromManifest();
+        var server = builder.Resource;
+        var database = new ApplicationDatabaseResource(name, databaseName ?? name, server, server.PrimaryEndpoint, server.ApplicationPasswordParameter);
+        server.Databases.Add(database);
+        return builder.ApplicationBuilder.AddApplicationDatabase(database).ExcludeFromManifest();
     }
 
     private static void MirrorTerminalStates(
@@ -219,87 +187,6 @@ public static class LocalPostgresBuilderExtensions
         {
             throw new DistributedApplicationException($"{command} failed with exit code {process.ExitCode}: {await errors}");
         }
-    }
-
-    /// <summary>
-    /// The application's role: it may sign in and owns its databases (so its migrations can create tables), and is no
-    /// superuser, cannot create roles or databases. Its password is kept in step with the file beside the data.
-    /// </summary>
-    private static async Task EnsureApplicationRoleAsync(NpgsqlConnection connection, string password, CancellationToken ct)
-    {
-        // Utility statements take no parameters: the role name is a constant and the password a literal we generated
-        // (hex), quoted all the same.
-        var literal = "'" + password.Replace("'", "''") + "'";
-        await using var role = new NpgsqlCommand($"""
-            DO $$
-            BEGIN
-                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{LocalPostgresServerResource.ApplicationRole}') THEN
-                    CREATE ROLE {LocalPostgresServerResource.ApplicationRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-                END IF;
-            END $$;
-            ALTER ROLE {LocalPostgresServerResource.ApplicationRole} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {literal};
-            """, connection);
-        await role.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task CreateDatabaseIfMissingAsync(NpgsqlConnection connection, string databaseName, CancellationToken ct)
-    {
-        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
-        exists.Parameters.AddWithValue("name", databaseName);
-        if (await exists.ExecuteScalarAsync(ct) is not null)
-        {
-            return;
-        }
-        // CREATE DATABASE takes no parameters; the name is quoted as an identifier.
-        var quoted = new NpgsqlCommandBuilder().QuoteIdentifier(databaseName);
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted} OWNER {LocalPostgresServerResource.ApplicationRole}", connection);
-        await create.ExecuteNonQueryAsync(ct);
-    }
-
-    /// <summary>
-    /// The database and everything in it belong to the application's role, and nobody else may connect. A database
-    /// made by an earlier version (owned by the superuser, which the application used to sign in as) is handed over.
-    /// </summary>
-    private static async Task HandOverAsync(string serverConnectionString, string databaseName, CancellationToken ct)
-    {
-        const string role = LocalPostgresServerResource.ApplicationRole;
-        var quoted = new NpgsqlCommandBuilder().QuoteIdentifier(databaseName);
-        await using (var server = DatabaseModeExtensions.OpenAdminConnection(serverConnectionString))
-        {
-            await server.OpenAsync(ct);
-            await using var owner = new NpgsqlCommand($"ALTER DATABASE {quoted} OWNER TO {role}; REVOKE ALL ON DATABASE {quoted} FROM PUBLIC", server);
-            await owner.ExecuteNonQueryAsync(ct);
-        }
-        await using var database = new NpgsqlConnection($"{serverConnectionString};Database={databaseName};Pooling=false");
-        await database.OpenAsync(ct);
-        // Tables first: their identity sequences and indexes follow them (and cannot be handed over on their own).
-        await using var objects = new NpgsqlCommand($"""
-            DO $$
-            DECLARE item record;
-            BEGIN
-                FOR item IN
-                    SELECT format('ALTER %s %s OWNER TO {role}',
-                                  CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
-                                  c.oid::regclass) AS statement
-                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') AND pg_get_userbyid(c.relowner) <> '{role}'
-                LOOP
-                    EXECUTE item.statement;
-                END LOOP;
-                FOR item IN
-                    SELECT format('ALTER SEQUENCE %s OWNER TO {role}', c.oid::regclass) AS statement
-                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname = 'public' AND c.relkind = 'S' AND pg_get_userbyid(c.relowner) <> '{role}'
-                    UNION ALL
-                    SELECT format('ALTER FUNCTION %s OWNER TO {role}', p.oid::regprocedure)
-                    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                    WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '{role}'
-                LOOP
-                    EXECUTE item.statement;
-                END LOOP;
-            END $$;
-            """, database);
-        await objects.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The newest of /usr/lib/postgresql/*/bin with a server and initdb (Debian and Ubuntu install them there).</summary>

@@ -10,9 +10,6 @@ public sealed class LocalPostgresServerResource(
 {
     internal const string PrimaryEndpointName = "tcp";
 
-    /// <summary>The role the application connects as: it owns its databases, and is no superuser.</summary>
-    public const string ApplicationRole = "taskmanager";
-
     public ParameterResource PasswordParameter { get; } = password;
 
     public ParameterResource ApplicationPasswordParameter { get; } = applicationPassword;
@@ -22,20 +19,5 @@ public sealed class LocalPostgresServerResource(
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
         $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};Username=postgres;Password={PasswordParameter}");
 
-    internal List<LocalPostgresDatabaseResource> Databases { get; } = [];
-}
-
-/// <summary>
-/// A database on a <see cref="LocalPostgresServerResource"/>, created when the server is ready, owned by the
-/// application's role; its connection string signs in as that role (least privilege: no superuser).
-/// </summary>
-public sealed class LocalPostgresDatabaseResource(string name, string databaseName, LocalPostgresServerResource parent)
-    : Resource(name), IResourceWithParent<LocalPostgresServerResource>, IResourceWithConnectionString
-{
-    public LocalPostgresServerResource Parent { get; } = parent;
-
-    public string DatabaseName { get; } = databaseName;
-
-    public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"Host={Parent.PrimaryEndpoint.Property(EndpointProperty.Host)};Port={Parent.PrimaryEndpoint.Property(EndpointProperty.Port)};Username={LocalPostgresServerResource.ApplicationRole};Password={Parent.ApplicationPasswordParameter};Database={DatabaseName}");
+    internal List<ApplicationDatabaseResource> Databases { get; } = [];
 }

@@ -50,6 +50,49 @@ public sealed class EventStreamTests(AppFixture app)
         Assert.Equal($"{key}-4", (await stream.NextAsync()).Data.GetProperty("taskRef").GetString());
     }
 
+    /// <summary>
+    /// History shows events an older transaction still holds back (it could yet commit one before them). Resuming after
+    /// such an id replays from the newest released event instead: the events after it arrive once the older transaction
+    /// ends, perhaps after a few repeats, never skipped. On a PostgreSQL of its own: the open transaction holds back
+    /// every stream of its cluster.
+    /// </summary>
+    [Fact]
+    public async Task Resuming_after_an_event_an_older_transaction_holds_back_repeats_rather_than_skips()
+    {
+        await using var postgres = await PrivatePostgres.StartAsync();
+        await using var api = new ApiFactory(postgres.ConnectionString, app.AdminToken);
+        var admin = api.CreateAdminClient();
+        var key = (await admin.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await admin.CreateTaskAsync(key, "One");
+        await using var older = new Npgsql.NpgsqlConnection(postgres.ConnectionString);
+        await older.OpenAsync(TestHelpers.Ct);
+        await using var transaction = await older.BeginTransactionAsync(TestHelpers.Ct);
+        await using (var takeId = new Npgsql.NpgsqlCommand("SELECT pg_current_xact_id()", older, transaction))
+        {
+            await takeId.ExecuteScalarAsync(TestHelpers.Ct);
+        }
+        await admin.CreateTaskAsync(key, "Two");
+        await admin.CreateTaskAsync(key, "Three");
+        // Newest first: oldest-first pages stop before events that are not released yet.
+        var history = await admin.GetFromJsonAsync<JsonElement>($"/api/projects/{key}/history?order=desc", TestHelpers.Ct).Timeout();
+        var newest = history.GetProperty("items")[0];
+        Assert.Equal("Three", newest.GetProperty("data").GetProperty("title").GetString());
+        var two = history.GetProperty("items")[1].GetProperty("id").GetInt64();
+
+        await using var stream = await EventStream.OpenAsync(admin, $"/api/events?project={key}", lastEventId: two);
+        await transaction.CommitAsync(TestHelpers.Ct);
+
+        var titles = new List<string?>();
+        while (titles.LastOrDefault() != "Three")
+        {
+            titles.Add((await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
+        }
+        Assert.Contains("Two", titles);
+        Assert.Equal(titles.Distinct(), titles);
+        await admin.CreateTaskAsync(key, "Four");
+        Assert.Equal("Four", (await stream.NextAsync()).Data.GetProperty("data").GetProperty("title").GetString());
+    }
+
     [Fact]
     public async Task Other_projects_events_are_filtered_out()
     {

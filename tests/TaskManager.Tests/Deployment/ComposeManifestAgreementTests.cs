@@ -1,4 +1,5 @@
 using System.Data.Common;
+using TaskManager.Tests.Infrastructure;
 
 namespace TaskManager.Tests.Deployment;
 
@@ -16,20 +17,12 @@ public sealed class ComposeManifestAgreementTests
         ["services__api__https__0"] = "inside the compose network the api serves plain http",
         ["API_HTTP"] = "Aspire's endpoint variable for non-.NET clients; the mcp reads services__api__http__0",
         ["API_HTTPS"] = "Aspire's endpoint variable for non-.NET clients; the api serves plain http in compose",
-        ["TASKS_HOST"] = "connection properties for non-.NET clients; the api reads ConnectionStrings__tasks",
-        ["TASKS_PORT"] = "as TASKS_HOST",
-        ["TASKS_USERNAME"] = "as TASKS_HOST",
-        ["TASKS_PASSWORD"] = "as TASKS_HOST",
-        ["TASKS_URI"] = "as TASKS_HOST",
-        ["TASKS_JDBCCONNECTIONSTRING"] = "as TASKS_HOST",
-        ["TASKS_DATABASENAME"] = "as TASKS_HOST",
     };
 
     /// <summary>Variables only compose sets ("service/NAME"), and why the manifest has none.</summary>
     private static readonly Dictionary<string, string> OnlyInCompose = new()
     {
         ["mcp/AllowedHosts"] = "the host names clients use depend on where compose runs; Aspire's own hosting needs no change",
-        ["postgres/TASKMANAGER_DB_PASSWORD"] = "the application role's password for the init script; under Aspire the api connects as the server's owner",
     };
 
     [Fact]
@@ -105,11 +98,34 @@ public sealed class ComposeManifestAgreementTests
         Assert.Equal("{api.bindings.http.url}", manifest.Environment("mcp")["services__api__http__0"]);
         Assert.Equal($"http://api:{manifest.TargetPort("api", "http")}", compose.Environment("mcp")["services__api__http__0"]);
 
-        // The api reaches the database by its resource name, at its container port, in the database the manifest names.
+        // The api reaches the database by its resource name, at its container port, in the database the manifest names,
+        // as the role the manifest names (the application's, not the superuser).
         var connection = new DbConnectionStringBuilder { ConnectionString = compose.Environment("api")["ConnectionStrings__tasks"] };
+        var inManifest = new DbConnectionStringBuilder { ConnectionString = manifest.Resource("tasks")["connectionString"]!.ToString() };
         Assert.Equal("postgres", connection["Host"]);
         Assert.Equal(manifest.TargetPort("postgres", "tcp")?.ToString(System.Globalization.CultureInfo.InvariantCulture), connection["Port"]);
-        Assert.Equal(manifest.Environment("api")["TASKS_DATABASENAME"], connection["Database"]);
+        Assert.Equal(inManifest["Database"], connection["Database"]);
+        Assert.Equal(inManifest["Username"], connection["Username"]);
+        Assert.Equal("{tasks.connectionString}", manifest.Environment("api")["ConnectionStrings__tasks"]);
+    }
+
+    [Fact]
+    public async Task Both_make_the_application_role_with_the_same_init_script_and_password()
+    {
+        var compose = await ComposeFile.WithEveryValueAsync();
+        var manifest = AspireManifest.Load();
+
+        var mount = Assert.Single(manifest.Resource("postgres")["bindMounts"]!.AsArray())!;
+        var target = mount["target"]!.ToString();
+        var script = Path.GetFullPath(Path.Combine(TestHelpers.RepositoryRoot(), mount["source"]!.ToString()));
+        // docker-compose 1.29 prints volumes in the short syntax, "source:target:mode", bind sources made absolute.
+        Assert.Contains($"{script}:{target}:ro", compose.Service("postgres")["volumes"]!.AsArray().Select(v => v?.ToString()));
+
+        // The script's password is the one the api signs in with.
+        var inManifest = new DbConnectionStringBuilder { ConnectionString = manifest.Resource("tasks")["connectionString"]!.ToString() };
+        Assert.Equal(manifest.Environment("postgres")["TASKMANAGER_DB_PASSWORD"], inManifest["Password"]);
+        var inCompose = new DbConnectionStringBuilder { ConnectionString = compose.Environment("api")["ConnectionStrings__tasks"] };
+        Assert.Equal(compose.Environment("postgres")["TASKMANAGER_DB_PASSWORD"], inCompose["Password"]);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class PostgresContainerTests
     private readonly string _adminToken = "test-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
     [Fact]
-    public async Task Container_mode_runs_postgres_in_podman_and_the_api_and_mcp_work_on_it()
+    public async Task Container_mode_runs_postgres_in_podman_and_the_api_signed_in_as_its_own_role_and_mcp_work_on_it()
     {
         await Podman.EnsureStandInsAsync("postgres");
         var builder = await CreateAppHostAsync("--Postgres:Mode=container");
@@ -42,6 +42,7 @@ public sealed class PostgresContainerTests
                 var key = (await api.CreateProjectAsync()).GetProperty("key").GetString()!;
                 var project = await api.GetFromJsonAsync<JsonElement>($"/api/projects/{key}", TestHelpers.Ct).Timeout();
                 Assert.Equal($"Project {key}", project.GetProperty("title").GetString());
+                await PostgresModeTests.AssertLeastPrivilegeAsync((await app.GetConnectionStringAsync("tasks", TestHelpers.Ct).AsTask().Timeout())!);
 
                 await using var mcp = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
                 {

@@ -34,9 +34,13 @@ public sealed class PostgresModeTests(AppFixture app)
     }
 
     [Fact]
-    public async Task Local_mode_signs_the_api_in_as_a_role_that_owns_its_database_and_is_no_superuser()
+    public async Task Local_mode_signs_the_api_in_as_a_role_that_owns_its_database_and_is_no_superuser() =>
+        await AssertLeastPrivilegeAsync(app.DatabaseConnectionString);
+
+    /// <summary>The connection string signs in as the application's role: it owns the database and every table the migrations made, and may do nothing beyond.</summary>
+    internal static async Task AssertLeastPrivilegeAsync(string connectionString)
     {
-        await using var connection = new NpgsqlConnection(app.DatabaseConnectionString);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(TestHelpers.Ct).Timeout();
         await using var command = new NpgsqlCommand("""
             SELECT current_user::text, r.rolsuper, r.rolcreaterole, r.rolcreatedb,
