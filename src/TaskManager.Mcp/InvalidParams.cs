@@ -38,6 +38,28 @@ public static class InvalidParams
             .AddSingleton<Microsoft.AspNetCore.Diagnostics.IDeveloperPageExceptionFilter, InvalidParamsDeveloperPageFilter>();
 
     /// <summary>
+    /// A POSTed body that is not UTF-8 (JSON-RPC messages are UTF-8 JSON) answered as a parse error (-32700) with a 400.
+    /// The SDK reads such a body's params leniently and fails later, answering "An error occurred." (-32603, an
+    /// internal error). After authorisation, so that only a signed-in caller's body is read here.
+    /// </summary>
+    public static IApplicationBuilder UseUtf8RequestBodies(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (HttpMethods.IsPost(context.Request.Method))
+        {
+            context.Request.EnableBuffering();
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            context.Request.Body.Position = 0;
+            if (!System.Text.Unicode.Utf8.IsValid(body.GetBuffer().AsSpan(0, (int)body.Length)))
+            {
+                await WriteAsync(context, McpErrorCode.ParseError, "Parse error: the body is not valid UTF-8 (JSON-RPC messages are UTF-8 JSON).");
+                return;
+            }
+        }
+        await next(context);
+    });
+
+    /// <summary>
     /// Failures of System.Text.Json reading a value: the request's fault, not the server's. Its reader's errors are
     /// InvalidOperationExceptions marked with a System.Text.Json source (e.g. a lone surrogate escape read as a string).
     /// </summary>
@@ -48,7 +70,9 @@ public static class InvalidParams
     private static bool IsUnreadableBody(HttpContext context, Exception e) =>
         HttpMethods.IsPost(context.Request.Method) && IsMalformed(e) && !context.Response.HasStarted;
 
-    private static async Task WriteAsync(HttpContext context, Exception e)
+    private static Task WriteAsync(HttpContext context, Exception e) => WriteAsync(context, McpErrorCode.InvalidParams, Describe(e));
+
+    private static async Task WriteAsync(HttpContext context, McpErrorCode code, string message)
     {
         context.Response.Clear();
         context.Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -59,8 +83,8 @@ public static class InvalidParams
         // The request's id is not known here: JSON-RPC answers an unreadable request with a null id.
         json.WriteNull("id");
         json.WriteStartObject("error");
-        json.WriteNumber("code", (int)McpErrorCode.InvalidParams);
-        json.WriteString("message", Describe(e));
+        json.WriteNumber("code", (int)code);
+        json.WriteString("message", message);
         json.WriteEndObject();
         json.WriteEndObject();
     }

@@ -14,6 +14,7 @@ var app = builder.Build();
 app.UseOriginCheck();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseUtf8RequestBodies();
 
 app.MapDefaultEndpoints();
 app.MapMcp("/mcp").RequireAuthorization();

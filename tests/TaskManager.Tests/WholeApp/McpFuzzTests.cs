@@ -51,11 +51,7 @@ public sealed class McpFuzzTests(AppFixture app)
             {
                 failures.Add($"#{i}: {request} -> HTTP {status} {Shorten(string.Join(" ", messages))}");
             }
-            // A body that is not UTF-8 (a corrupted byte inside a property name) fails in the SDK's own reading of
-            // params' _meta, ahead of every filter a server can add: it answers -32603 "An error occurred.", a JSON-RPC
-            // error and no crash. Known and left to the SDK; every other internal error fails this test.
-            var readable = System.Text.Unicode.Utf8.IsValid(body);
-            foreach (var message in messages.Where(m => IsCrash(m, internalErrorAllowed: !readable)))
+            foreach (var message in messages.Where(IsCrash))
             {
                 failures.Add($"#{i}: {request} -> {Shorten(message)}");
             }
@@ -75,7 +71,7 @@ public sealed class McpFuzzTests(AppFixture app)
         {
             var (status, messages) = await PostAsync(body);
             var request = Shorten(Encoding.UTF8.GetString(body));
-            if (status >= 500 || messages.Any(m => IsCrash(m, internalErrorAllowed: !System.Text.Unicode.Utf8.IsValid(body))))
+            if (status >= 500 || messages.Any(IsCrash))
             {
                 failures.Add($"{request} -> HTTP {status} {Shorten(string.Join(" ", messages))}");
             }
@@ -84,8 +80,20 @@ public sealed class McpFuzzTests(AppFixture app)
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    [Fact]
+    public async Task A_body_that_is_not_UTF8_gets_a_parse_error_that_says_so()
+    {
+        var (status, messages) = await PostAsync(Latin1(
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"get_task\",\"arguments\":{\"task\":\"A\u00FF\"}}}"));
+
+        Assert.Equal(400, status);
+        var error = JsonDocument.Parse(Assert.Single(messages)).RootElement.GetProperty("error");
+        Assert.Equal(-32700, error.GetProperty("code").GetInt32());
+        Assert.Contains("not valid UTF-8", error.GetProperty("message").GetString());
+    }
+
     /// <summary>An internal error (-32603), or a tool result that is the SDK's report of an exception the tool let escape.</summary>
-    private static bool IsCrash(string message, bool internalErrorAllowed)
+    private static bool IsCrash(string message)
     {
         JsonElement root;
         try
@@ -103,7 +111,7 @@ public sealed class McpFuzzTests(AppFixture app)
         }
         if (root.TryGetProperty("error", out var error))
         {
-            return !internalErrorAllowed && error.TryGetProperty("code", out var code) && code.GetInt32() == -32603;
+            return error.TryGetProperty("code", out var code) && code.GetInt32() == -32603;
         }
         return root.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object
             && result.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array
