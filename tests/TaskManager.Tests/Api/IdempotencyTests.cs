@@ -209,6 +209,68 @@ public sealed class IdempotencyTests(AppFixture app)
         await other.AssertProblemAsync(422);
     }
 
+    /// <summary>
+    /// Replies lost on the way back over a real connection, after the api acted: a create, an If-Match update, a move
+    /// and a claim, each retried with its key through a proxy that drops the first reply. The retry gets the first
+    /// answer back and nothing happens twice.
+    /// </summary>
+    [Fact]
+    public async Task A_reply_lost_after_the_change_is_safe_to_retry_with_the_same_key()
+    {
+        await using var proxy = new ReplyDroppingProxy(app.Loopback.Address);
+        var client = proxy.CreateClient(app.AdminToken);
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+
+        async Task<HttpResponseMessage> LoseThenRetryAsync(Func<HttpRequestMessage> request)
+        {
+            proxy.DropReplies = 1;
+            await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(request(), TestHelpers.Ct).Timeout());
+            var retry = await client.SendAsync(request(), TestHelpers.Ct).Timeout();
+            Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+            return retry;
+        }
+
+        var createKey = Guid.NewGuid().ToString();
+        var created = await LoseThenRetryAsync(() => new HttpRequestMessage(HttpMethod.Post, "/api/tasks")
+        {
+            Content = JsonContent.Create(new { project = key, title = "Lost reply" }),
+        }.WithKey(createKey));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"{key}-1", (await created.ReadJsonAsync()).GetProperty("ref").GetString());
+        Assert.Equal(1, await CountAsync(key));
+
+        var updateKey = Guid.NewGuid().ToString();
+        var updated = await LoseThenRetryAsync(() => new HttpRequestMessage(HttpMethod.Patch, $"/api/tasks/{key}-1")
+        {
+            Content = JsonContent.Create(new { title = "Lost reply, edited" }),
+            Headers = { { "If-Match", "\"1\"" } },
+        }.WithKey(updateKey));
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        Assert.Equal(2, (await updated.ReadJsonAsync()).GetProperty("version").GetInt32());
+
+        var moveKey = Guid.NewGuid().ToString();
+        var moved = await LoseThenRetryAsync(() => new HttpRequestMessage(HttpMethod.Post, $"/api/tasks/{key}-1/move")
+        {
+            Content = JsonContent.Create(new { status = "review" }),
+        }.WithKey(moveKey));
+        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
+
+        await _client.CreateTaskAsync(key, "Claimed once");
+        await _client.CreateTaskAsync(key, "Left for the next claim");
+        var claimKey = Guid.NewGuid().ToString();
+        var claimed = await LoseThenRetryAsync(() => new HttpRequestMessage(HttpMethod.Post, "/api/tasks/claim")
+        {
+            Content = JsonContent.Create(new { project = key, assignee = "agent-lost-reply" }),
+        }.WithKey(claimKey));
+        Assert.Equal($"{key}-2", (await claimed.ReadJsonAsync()).GetProperty("ref").GetString());
+
+        var history = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1/history", TestHelpers.Ct).Timeout();
+        var kinds = history.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
+        Assert.Equal(["task.created", "task.updated", "task.moved"], kinds);
+        var second = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-3", TestHelpers.Ct).Timeout();
+        Assert.Equal("todo", second.GetProperty("status").GetString());
+    }
+
     private async Task ExecuteAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(app.DatabaseConnectionString);
