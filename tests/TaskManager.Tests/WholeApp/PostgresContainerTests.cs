@@ -92,8 +92,8 @@ public sealed class PostgresContainerTests
 
         var builder = await CreateAppHostAsync("--Postgres:Mode=auto");
 
-        Assert.IsType<PostgresServerResource>(builder.Resources.Single(r => r.Name == "postgres"));
-        Assert.IsType<PostgresDatabaseResource>(builder.Resources.Single(r => r.Name == "tasks"));
+        var server = Assert.IsType<PostgresServerResource>(builder.Resources.Single(r => r.Name == "postgres"));
+        Assert.Same(server, Assert.IsType<ApplicationDatabaseResource>(builder.Resources.Single(r => r.Name == "tasks")).Parent);
     }
 
     [Fact]
