@@ -16,7 +16,7 @@ namespace TaskManager.Mcp;
 [JsonSerializable(typeof(ApiProblem))]
 [JsonSerializable(typeof(TaskDto))]
 [JsonSerializable(typeof(TaskDto[]))]
-[JsonSerializable(typeof(Page<TaskDto>))]
+[JsonSerializable(typeof(Page<TaskSummary>))]
 [JsonSerializable(typeof(ProjectDto))]
 [JsonSerializable(typeof(Page<ProjectDto>))]
 [JsonSerializable(typeof(CommentDto))]

@@ -22,6 +22,7 @@ namespace TaskManager.Api.Http;
 [JsonSerializable(typeof(CreateProjectRequest))]
 [JsonSerializable(typeof(TaskDto))]
 [JsonSerializable(typeof(Page<TaskDto>))]
+[JsonSerializable(typeof(Page<TaskSummaryDto>))]
 [JsonSerializable(typeof(CreateTaskRequest))]
 [JsonSerializable(typeof(UpdateTaskRequest))]
 [JsonSerializable(typeof(MoveTaskRequest))]

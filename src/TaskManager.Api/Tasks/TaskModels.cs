@@ -43,6 +43,18 @@ public sealed record TaskDto(
         row.ArchivedAt, row.ArchivedBy, row.CreatedAt, row.CreatedBy, row.UpdatedAt, row.UpdatedBy, row.Version);
 }
 
+/// <summary>
+/// A task in brief, for lists that only choose (<c>GET /api/tasks?view=summary</c>, the MCP server's find_tasks): no
+/// description, dates, audit fields or ids, a tenth of the full row's size.
+/// </summary>
+public sealed record TaskSummaryDto(
+    string Ref, string Title, TaskState Status, TaskPriority Priority, string? Assignee, string[] Labels, string[] BlockedBy,
+    bool Ready, int Version)
+{
+    public static TaskSummaryDto From(TaskRow row) =>
+        new(row.Ref, row.Title, row.Status, row.Priority, row.Assignee, row.Labels, row.OpenBlockers, row.Ready, row.Version);
+}
+
 /// <summary>How many of a task's (unarchived) subtasks exist and how many are done.</summary>
 public sealed record SubtaskProgress(int Total, int Done);
 
@@ -82,5 +94,6 @@ public sealed record ListTasksQuery(
     [FromQuery(Name = "q")] string Q = null,
     [FromQuery(Name = "includeArchived")] bool? IncludeArchived = null,
     [FromQuery(Name = "limit")] int? Limit = null,
-    [FromQuery(Name = "cursor")] string Cursor = null);
+    [FromQuery(Name = "cursor")] string Cursor = null,
+    [FromQuery(Name = "view")] string View = null);
 #nullable restore

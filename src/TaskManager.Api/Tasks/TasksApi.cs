@@ -20,7 +20,7 @@ public static class TasksApi
 
         group.MapGet("/", ListTasks).WithName("ListTasks")
             .WithSummary("Lists tasks in board order (manual position), filtered; keyset-paged with nextCursor.")
-            .WithDescription("status and priority may repeat (status=todo&status=doing) or be comma-separated. q searches title and description (Postgres full-text, all words). ready=true keeps tasks that are todo, not archived and not blocked.")
+            .WithDescription("status and priority may repeat (status=todo&status=doing) or be comma-separated. q searches title and description (Postgres full-text, all words). ready=true keeps tasks that are todo, not archived and not blocked. view=summary returns brief rows (ref, title, status, priority, assignee, labels, blockedBy, ready, version) instead of whole tasks.")
             .RejectsUnknownQuery();
         group.MapPost("/", CreateTask).WithName("CreateTask").WithSummary("Creates a task at the end of its status column.")
             .RequireScope(Scopes.Write).WithIdempotency()
@@ -37,13 +37,17 @@ public static class TasksApi
         return group;
     }
 
-    public static async Task<Results<Ok<Page<TaskDto>>, ValidationProblem>> ListTasks(
+    public static async Task<Results<Ok<Page<TaskDto>>, Ok<Page<TaskSummaryDto>>, ValidationProblem>> ListTasks(
         [AsParameters] ListTasksQuery query, TaskStore tasks, ProjectStore projects, CancellationToken ct)
     {
         var validation = new Validation();
         var statuses = ParseEnums<TaskState>(query.Status, "status", validation);
         var priorities = ParseEnums<TaskPriority>(query.Priority, "priority", validation);
         Paging.ValidateLimit(query.Limit, validation);
+        if (query.View is not (null or "full" or "summary"))
+        {
+            validation.Add("view", "view must be full (whole tasks, the default) or summary (brief rows).");
+        }
 
         (string, Guid)? after = null;
         if (query.Cursor is not null)
@@ -78,7 +82,9 @@ public static class TasksApi
         var pageSize = query.Limit ?? Paging.DefaultLimit;
         var rows = await tasks.ListAsync(filter, after, pageSize + 1, ct);
         var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Position, rows[pageSize - 1].Id.ToString()) : null;
-        return TypedResults.Ok(new Page<TaskDto>([.. rows.Take(pageSize).Select(TaskDto.From)], next));
+        return query.View == "summary"
+            ? TypedResults.Ok(new Page<TaskSummaryDto>([.. rows.Take(pageSize).Select(TaskSummaryDto.From)], next))
+            : TypedResults.Ok(new Page<TaskDto>([.. rows.Take(pageSize).Select(TaskDto.From)], next));
     }
 
     public static async Task<Results<Created<TaskDto>, ValidationProblem, ProblemHttpResult>> CreateTask(

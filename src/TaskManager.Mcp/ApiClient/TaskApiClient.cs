@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 
+using TaskManager.Mcp.Tools;
+
 namespace TaskManager.Mcp.ApiClient;
 
 /// <summary>The api refused a request; <see cref="Problem"/> says why in its own words.</summary>
@@ -28,8 +30,9 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<WhoAmI> WhoAmIAsync(string bearerToken, CancellationToken ct) =>
         SendAsync(Json.WhoAmI, HttpMethod.Get, "api/me", null, ct, bearerToken: bearerToken);
 
-    public Task<Page<TaskDto>> FindTasksAsync(IEnumerable<KeyValuePair<string, string>> query, CancellationToken ct) =>
-        SendAsync(Json.PageTaskDto, HttpMethod.Get, "api/tasks" + QueryString.Create(query!), null, ct);
+    /// <summary>Brief rows (the api's <c>view=summary</c>): a tenth of whole tasks to send, read and write again.</summary>
+    public Task<Page<TaskSummary>> FindTasksAsync(IEnumerable<KeyValuePair<string, string>> query, CancellationToken ct) =>
+        SendAsync(Json.PageTaskSummary, HttpMethod.Get, "api/tasks" + QueryString.Create(query.Append(new("view", "summary"))!), null, ct);
 
     public Task<TaskDto> GetTaskAsync(string task, CancellationToken ct) =>
         SendAsync(Json.TaskDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}", null, ct);

@@ -71,7 +71,7 @@ public sealed class TaskTools(TaskApiClient api)
             .With("limit", limit)
             .With("cursor", ToolInput.Optional(cursor, "cursor"));
         var page = await ApiCalls.Run(() => api.FindTasksAsync(q, ct));
-        return new TaskList([.. page.Items.Select(TaskSummary.From)], page.NextCursor);
+        return new TaskList(page.Items, page.NextCursor);
     }
 
     [McpServerTool(Name = "manage_task", Title = "Create, update, move, archive or restore a task", Destructive = false),
@@ -169,7 +169,7 @@ public sealed class TaskTools(TaskApiClient api)
         var comments = ApiCalls.Run(() => api.ListCommentsAsync(full.Ref, null, Recent, newestFirst: true, ct));
         var history = ApiCalls.Run(() => api.TaskHistoryAsync(full.Ref, null, Recent, newestFirst: true, ct));
         var subtaskPage = await subtasks;
-        return new TaskDetail(full, [.. subtaskPage.Items.Select(TaskSummary.From)], subtaskPage.NextCursor is not null,
+        return new TaskDetail(full, subtaskPage.Items, subtaskPage.NextCursor is not null,
             [.. (await blockers).Select(TaskSummary.From)],
             [.. (await comments).Items.Reverse()], [.. (await history).Items.Reverse().Select(HistoryEntry.From)]);
     }

@@ -48,6 +48,29 @@ public sealed class ListAndSearchTests(AppFixture app)
     }
 
     [Fact]
+    public async Task The_summary_view_lists_brief_rows_in_the_same_order_and_pages()
+    {
+        var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _client.CreateTaskAsync(key, "Blocker");
+        await _client.SendRawAsync(HttpMethod.Post, "/api/tasks", $$"""{"project":"{{key}}","title":"Brief","description":"{{new string('x', 2000)}}","labels":["ui"],"assignee":"ada"}""");
+        await _client.SendRawAsync(HttpMethod.Post, $"/api/tasks/{key}-2/blockers", $$"""{"blocker":"{{key}}-1"}""");
+
+        var full = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}&limit=1", TestHelpers.Ct).Timeout();
+        var brief = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}&limit=1&view=summary", TestHelpers.Ct).Timeout();
+        var next = await _client.GetFromJsonAsync<JsonElement>(
+            $"/api/tasks?project={key}&limit=1&view=summary&cursor={Uri.EscapeDataString(brief.GetProperty("nextCursor").GetString()!)}", TestHelpers.Ct).Timeout();
+
+        Assert.Equal(full.GetProperty("items")[0].GetProperty("ref").GetString(), brief.GetProperty("items")[0].GetProperty("ref").GetString());
+        var row = Assert.Single(next.GetProperty("items").EnumerateArray());
+        Assert.Equal(["ref", "title", "status", "priority", "assignee", "labels", "blockedBy", "ready", "version"], row.EnumerateObject().Select(p => p.Name));
+        Assert.Equal($"{key}-2", row.GetProperty("ref").GetString());
+        Assert.Equal("ada", row.GetProperty("assignee").GetString());
+        Assert.Equal($"{key}-1", Assert.Single(row.GetProperty("blockedBy").EnumerateArray()).GetString());
+        Assert.False(row.GetProperty("ready").GetBoolean());
+        await (await _client.GetAsync($"/api/tasks?project={key}&view=compact", TestHelpers.Ct).Timeout()).AssertProblemAsync(400, "view");
+    }
+
+    [Fact]
     public async Task Text_search_finds_words_in_title_and_description()
     {
         var key = (await _client.CreateProjectAsync()).GetProperty("key").GetString()!;

@@ -74,7 +74,7 @@ public sealed class OpenApiTests(AppFixture app)
     }
 
     [Theory]
-    [InlineData("ListTasks", "project,status,assignee,label,priority,parent,ready,q,includeArchived,limit,cursor")]
+    [InlineData("ListTasks", "project,status,assignee,label,priority,parent,ready,q,includeArchived,limit,cursor,view")]
     [InlineData("ListProjects", "q,includeArchived,limit,cursor")]
     [InlineData("ListComments", "limit,cursor")]
     [InlineData("TaskHistory", "limit,cursor")]
