@@ -70,8 +70,18 @@ public static class LockedWrite
     /// <summary><see cref="EnterAsync"/> as a statement of a batch; it returns one row (see <see cref="Sections"/>).</summary>
     public static NpgsqlBatchCommand Enter(string section) => new(EnterSql) { Parameters = { new("section", section) } };
 
-    /// <summary>How many sections a batch enters: each returns a result of its own.</summary>
-    public static int Sections(NpgsqlBatch batch) => batch.BatchCommands.Count<NpgsqlBatchCommand>(c => c.CommandText == EnterSql);
+    /// <summary>
+    /// Locks the rows <paramref name="select"/> (a <c>SELECT … FOR … UPDATE</c>) returns, as a statement of a batch of its
+    /// own, so that the batch's next statements see what the writers it waited for committed. Its result is skipped
+    /// like a section's (see <see cref="Sections"/>).
+    /// </summary>
+    public static NpgsqlBatchCommand LockRows(string select) => new(LockRowsMark + select);
+
+    /// <summary>How many results a batch's sections and row locks return (each one of its own), ahead of its last statement.</summary>
+    public static int Sections(NpgsqlBatch batch) =>
+        batch.BatchCommands.Count<NpgsqlBatchCommand>(c => c.CommandText == EnterSql || c.CommandText.StartsWith(LockRowsMark, StringComparison.Ordinal));
+
+    private const string LockRowsMark = "/* lock rows */ ";
 
     private const string EnterSql = "SELECT pg_advisory_xact_lock(hashtext(@section))";
 }

@@ -103,6 +103,13 @@ public sealed class DependencyStore(NpgsqlDataSource dataSource, EventSignal sig
             var updated = await TaskRows.ReReadAsync(connection, transaction, current.Id, ct);
             await EventLog.AppendAsync(connection, transaction, actor, EventKinds.DependencyRemoved, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["blocker"] = blocking.Ref }, ct);
+            // Its last open blocker gone: the task is ready (a blocker finishing at the same time waits for this row and
+            // then sees the dependency gone, see TaskRows.ReadyEvents).
+            if (blocking.Status != TaskState.Done && updated is { Status: TaskState.Todo, ArchivedAt: null, OpenBlockers: [] })
+            {
+                await EventLog.AppendAsync(connection, transaction, actor, EventKinds.TaskReady, current.ProjectId, current.Id,
+                    new JsonObject { ["ref"] = current.Ref, ["unblockedBy"] = blocking.Ref }, ct);
+            }
             return new WriteResult<TaskRow>.Done(updated);
         }, ct: ct, beforeCommit: beforeCommit);
 }

@@ -16,6 +16,7 @@ public static class EventKinds
     public const string TaskArchived = "task.archived";
     public const string TaskRestored = "task.restored";
     public const string TaskClaimed = "task.claimed";
+    public const string TaskReady = "task.ready";
     public const string CommentAdded = "comment.added";
     public const string DependencyAdded = "dependency.added";
     public const string DependencyRemoved = "dependency.removed";

@@ -154,6 +154,60 @@ internal static class TaskRows
         from != to && (from == TaskState.Done || to == TaskState.Done) ? EventLog.DependentsData : null;
 
     /// <summary>
+    /// After <paramref name="blockerId"/> stopped blocking (it became done, or a dependency on it was removed): a
+    /// <c>task.ready</c> event for each task it blocked that is todo, not archived and has no other open blocker, so
+    /// agents and boards hear at once that it can be claimed. The tasks it blocks are locked first, in a statement of
+    /// their own: two blockers finishing at once cannot each see the other still open (the second waits for the first
+    /// and then sees it done), so the last one always announces the task. <paramref name="onlyTask"/>: only that task
+    /// (the one whose dependency was removed).
+    /// </summary>
+    public static IEnumerable<NpgsqlBatchCommand> ReadyEvents(string actor, Guid blockerId, string blockerRef, Guid? onlyTask = null)
+    {
+        var only = onlyTask is null ? "" : " AND d.task_id = @only_task";
+        yield return LockedWrite.LockRows($"""
+            SELECT t.id FROM tasks t JOIN task_dependencies d ON d.task_id = t.id
+            WHERE d.blocker_id = @blocker_id{only}
+            ORDER BY t.id
+            FOR NO KEY UPDATE OF t
+            """).With(blockerId, onlyTask);
+        yield return new NpgsqlBatchCommand($"""
+            INSERT INTO task_events (actor, kind, project_id, task_id, data)
+            SELECT @actor, '{EventKinds.TaskReady}', t.project_id, t.id,
+                   jsonb_build_object('ref', p.key || '-' || t.number, 'unblockedBy', @blocker_ref::text)
+            FROM task_dependencies d JOIN tasks t ON t.id = d.task_id JOIN projects p ON p.id = t.project_id
+            WHERE d.blocker_id = @blocker_id{only} AND t.status = 'todo' AND t.archived_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM task_dependencies o JOIN tasks b ON b.id = o.blocker_id
+                              WHERE o.task_id = t.id AND {OpenBlocker})
+            ORDER BY t.id
+            """)
+        {
+            Parameters = { new("actor", actor), new("blocker_ref", blockerRef) },
+        }.With(blockerId, onlyTask);
+    }
+
+    /// <summary>Adds <see cref="ReadyEvents"/> to a write's batch when it moves <paramref name="current"/> into done.</summary>
+    public static void AddReadyEvents(NpgsqlBatch batch, string actor, TaskRow current, TaskState target)
+    {
+        if (target == TaskState.Done && current.Status != TaskState.Done)
+        {
+            foreach (var command in ReadyEvents(actor, current.Id, current.Ref))
+            {
+                batch.BatchCommands.Add(command);
+            }
+        }
+    }
+
+    private static NpgsqlBatchCommand With(this NpgsqlBatchCommand command, Guid blockerId, Guid? onlyTask)
+    {
+        command.Parameters.AddWithValue("blocker_id", blockerId);
+        if (onlyTask is { } task)
+        {
+            command.Parameters.AddWithValue("only_task", task);
+        }
+        return command;
+    }
+
+    /// <summary>
     /// A task with open blockers may not progress: entering doing, review or done is refused, naming the blockers.
     /// Going back to todo is always allowed.
     /// </summary>

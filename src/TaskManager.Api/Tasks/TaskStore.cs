@@ -139,6 +139,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
             batch.BatchCommands.Add(update);
             batch.BatchCommands.Add(EventLog.Append(actor, EventKinds.TaskUpdated, current.ProjectId, current.Id,
                 new JsonObject { ["ref"] = current.Ref, ["changes"] = changes }, TaskRows.Dependents(current.Status, next.Status)));
+            TaskRows.AddReadyEvents(batch, actor, current, next.Status);
             batch.BatchCommands.Add(TaskRows.ReRead(current.Id));
             return new WriteResult<TaskRow>.Done((await TaskRows.WriteAndReReadAsync(batch, ct))!);
         }, ct: ct, beforeCommit: beforeCommit);

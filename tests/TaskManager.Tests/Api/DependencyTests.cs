@@ -99,7 +99,7 @@ public sealed class DependencyTests(AppFixture app)
         Assert.Equal(0, task.GetProperty("blockedBy").GetArrayLength());
         Assert.True(task.GetProperty("ready").GetBoolean());
         var history = await _client.GetFromJsonAsync<JsonElement>($"/api/tasks/{web}-1/history", TestHelpers.Ct).Timeout();
-        Assert.Equal(["task.created", "dependency.added", "dependency.removed"],
+        Assert.Equal(["task.created", "dependency.added", "dependency.removed", "task.ready"],
             history.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("kind").GetString()));
     }
 

@@ -101,9 +101,10 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
                 BatchCommands =
                 {
                     EventLog.Append(actor, EventKinds.TaskMoved, current.ProjectId, current.Id, data, TaskRows.Dependents(current.Status, target)),
-                    TaskRows.ReRead(current.Id),
                 },
             };
+            TaskRows.AddReadyEvents(batch, actor, current, target);
+            batch.BatchCommands.Add(TaskRows.ReRead(current.Id));
             return new WriteResult<TaskRow>.Done((await TaskRows.WriteAndReReadAsync(batch, ct))!);
         }, ct, beforeCommit: beforeCommit);
 

@@ -309,6 +309,7 @@ export function describeEvent(event) {
     case 'comment.added': return 'commented';
     case 'dependency.added': return `blocked by ${describeValue(data.blocker ?? data.blockerRef)}`;
     case 'dependency.removed': return `no longer blocked by ${describeValue(data.blocker ?? data.blockerRef)}`;
+    case 'task.ready': return `ready: ${describeValue(data.unblockedBy)} is out of its way`;
     default: return event.kind.replace('.', ' ');
   }
 }
