@@ -8,26 +8,31 @@ namespace TaskManager.Api.Projects;
 public sealed record ProjectRow(
     Guid Id, string Key, string Title, string Description, bool Pinned,
     DateTimeOffset? ArchivedAt, string? ArchivedBy,
-    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version);
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version, bool DoneByPeopleOnly);
 
-/// <summary>A project on the wire.</summary>
+/// <summary>
+/// A project on the wire. <see cref="DoneByPeopleOnly"/>: its done policy; agents may take work as far as review and only
+/// a person moves it to done.
+/// </summary>
 public sealed record ProjectDto(
     Guid Id, string Key, string Title, string Description, bool Pinned,
     DateTimeOffset? ArchivedAt, string? ArchivedBy,
-    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version)
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version, bool DoneByPeopleOnly)
 {
     public static ProjectDto From(ProjectRow row) => new(
         row.Id, row.Key, row.Title, row.Description, row.Pinned, row.ArchivedAt, row.ArchivedBy,
-        row.CreatedAt, row.CreatedBy, row.UpdatedAt, row.UpdatedBy, row.Version);
+        row.CreatedAt, row.CreatedBy, row.UpdatedAt, row.UpdatedBy, row.Version, row.DoneByPeopleOnly);
 }
 
-public sealed record CreateProjectRequest([property: Required] string? Key, [property: Required] string? Title, string? Description, bool? Pinned);
+public sealed record CreateProjectRequest(
+    [property: Required] string? Key, [property: Required] string? Title, string? Description, bool? Pinned, bool? DoneByPeopleOnly);
 
 /// <summary>A partial update: only the fields present change. The key is fixed once created (it is in every task ref).</summary>
-public sealed record UpdateProjectRequest(Optional<string?> Key, Optional<string?> Title, Optional<string?> Description, Optional<bool?> Pinned);
+public sealed record UpdateProjectRequest(
+    Optional<string?> Key, Optional<string?> Title, Optional<string?> Description, Optional<bool?> Pinned, Optional<bool?> DoneByPeopleOnly);
 
 /// <summary>The validated new values of a project.</summary>
-public sealed record ProjectChanges(string Title, string Description, bool Pinned);
+public sealed record ProjectChanges(string Title, string Description, bool Pinned, bool DoneByPeopleOnly);
 
 /// <summary>The query of the project list: full-text search, archived ones too, page size and the previous page's nextCursor.</summary>
 public sealed record ListProjectsQuery

@@ -80,7 +80,11 @@ public static partial class ProjectsApi
             return validation.Problem();
         }
 
-        var row = await store.CreateAsync(key, new ProjectChanges(title, request.Description ?? "", request.Pinned ?? false), user.Actor(),
+        if (request.DoneByPeopleOnly is not null && DonePolicy.RefusedToChange(http) is { } refused)
+        {
+            return refused;
+        }
+        var row = await store.CreateAsync(key, new ProjectChanges(title, request.Description ?? "", request.Pinned ?? false, request.DoneByPeopleOnly ?? false), user.Actor(),
             http.RecordResponse<ProjectRow>(r => Created(r, http)), ct);
         if (row is null)
         {
@@ -128,15 +132,24 @@ public static partial class ProjectsApi
         {
             validation.Add("pinned", "pinned cannot be null; use true or false.");
         }
+        if (request.DoneByPeopleOnly is { IsSet: true, Value: null })
+        {
+            validation.Add("doneByPeopleOnly", "doneByPeopleOnly cannot be null; use true or false.");
+        }
         if (!validation.IsValid)
         {
             return validation.Problem();
+        }
+        if (request.DoneByPeopleOnly.IsSet && DonePolicy.RefusedToChange(http) is { } refused)
+        {
+            return refused;
         }
 
         var result = await store.UpdateAsync(project, expectedVersion, current => new ProjectChanges(
             title ?? current.Title,
             request.Description.IsSet ? request.Description.Value ?? "" : current.Description,
-            request.Pinned.Value ?? current.Pinned), user.Actor(), RecordResponse(http), ct);
+            request.Pinned.Value ?? current.Pinned,
+            request.DoneByPeopleOnly.Value ?? current.DoneByPeopleOnly), user.Actor(), RecordResponse(http), ct);
         return result.ToHttp($"Project '{project}'", ProjectDto.From, p => p.Version, http);
     }
 

@@ -114,6 +114,10 @@ public static class TasksApi
         {
             return validation.Problem();
         }
+        if (DonePolicy.Refused(http, request.Status, (project!.Key, project.DoneByPeopleOnly)) is { } refused)
+        {
+            return refused;
+        }
 
         var values = new TaskChanges(title, request.Description ?? "", request.Status ?? TaskState.Todo,
             request.Priority ?? TaskPriority.Medium, assignee, labels, request.DueDate, parent?.Id);
@@ -144,7 +148,7 @@ public static class TasksApi
     }
 
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> UpdateTask(
-        string task, UpdateTaskRequest request, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+        string task, UpdateTaskRequest request, TaskStore tasks, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
         if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
@@ -174,6 +178,11 @@ public static class TasksApi
         if (!validation.IsValid)
         {
             return validation.Problem();
+        }
+        if (DonePolicy.MayApply(http, request.Status.Value)
+            && DonePolicy.Refused(http, request.Status.Value, await projects.PolicyOfTaskAsync(reference, ct)) is { } refused)
+        {
+            return refused;
         }
 
         var result = await tasks.UpdateAsync(reference, expectedVersion, current => new TaskChanges(

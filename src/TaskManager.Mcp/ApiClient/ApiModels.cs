@@ -14,7 +14,7 @@ public sealed record SubtaskProgress(int Total, int Done);
 
 public sealed record ProjectDto(
     Guid Id, string Key, string Title, string Description, bool Pinned, DateTimeOffset? ArchivedAt,
-    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version);
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version, bool DoneByPeopleOnly);
 
 public sealed record CommentDto(Guid Id, string TaskRef, string Author, string Body, DateTimeOffset CreatedAt);
 

@@ -37,7 +37,7 @@ public sealed class ProjectTools(TaskApiClient api)
 
     [McpServerTool(Name = "manage_project", Title = "Create, update, archive or restore a project", Destructive = false),
      Description("action=create: needs key (2-10 upper-case letters, e.g. WEB) and title. action=update: changes the " +
-                 "fields you pass (title, description, pinned; the key is fixed). action=archive / restore. " +
+                 "fields you pass (title, description, pinned, doneByPeopleOnly; the key is fixed). action=archive / restore. " +
                  "Pass expectedVersion to refuse the change if the project changed since you read it.")]
     public async Task<ProjectDto> ManageProject(
         [Description("create, update, archive or restore.")] string action,
@@ -46,6 +46,7 @@ public sealed class ProjectTools(TaskApiClient api)
         [Description("Title, 1 to 200 characters.")] string? title = null,
         [Description("Markdown description.")] string? description = null,
         [Description("Pinned projects are listed first.")] bool? pinned = null,
+        [Description("Done policy: true lets only people move tasks to done (agents stop at review). Only a person may set it.")] bool? doneByPeopleOnly = null,
         [Description("The version you last saw.")] int? expectedVersion = null,
         [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
@@ -58,7 +59,7 @@ public sealed class ProjectTools(TaskApiClient api)
         var edits = verb is "create" or "update";
         ToolInput.OnlyFor(verb,
             ("project", project, verb != "create"), ("key", key, verb == "create"), ("title", title, edits),
-            ("description", description, edits), ("pinned", pinned, edits),
+            ("description", description, edits), ("pinned", pinned, edits), ("doneByPeopleOnly", doneByPeopleOnly, edits),
             ("expectedVersion", expectedVersion, verb != "create"));
         var id = ToolInput.RequestId(requestId);
         var body = new JsonObject();
@@ -74,6 +75,10 @@ public sealed class ProjectTools(TaskApiClient api)
         {
             body["pinned"] = pinned.Value;
         }
+        if (doneByPeopleOnly is not null)
+        {
+            body["doneByPeopleOnly"] = doneByPeopleOnly.Value;
+        }
         switch (verb)
         {
             case "create":
@@ -86,7 +91,7 @@ public sealed class ProjectTools(TaskApiClient api)
             case "update":
                 if (body.Count == 0)
                 {
-                    throw new McpException("update needs at least one of title, description, pinned.");
+                    throw new McpException("update needs at least one of title, description, pinned, doneByPeopleOnly.");
                 }
                 return await ApiCalls.Write("manage_project", id, () => api.UpdateProjectAsync(ToolInput.Project(project, "project", verb), body, expectedVersion, id, ct));
             case "archive":

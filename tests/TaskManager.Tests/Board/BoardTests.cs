@@ -55,6 +55,28 @@ public sealed class BoardTests(BoardFixture board)
     }
 
     [Fact]
+    public async Task A_person_sets_the_done_policy_in_the_project_dialog_and_the_done_column_says_people_only()
+    {
+        var key = await _api.NewProjectAsync();
+        await using var session = await board.OpenAsync();
+        var page = session.Page;
+        await session.GotoBoardAsync(key);
+        await Expect(session.Column("done").GetByTestId("people-only")).ToHaveCountAsync(0).Timeout();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit project", Exact = true }).ClickAsync().Timeout();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Edit project", Exact = true });
+        await dialog.GetByLabel("Only people move tasks to done").CheckAsync().Timeout();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Save project", Exact = true }).ClickAsync().Timeout();
+        await Expect(dialog).ToBeHiddenAsync().Timeout();
+
+        await Expect(session.Column("done").GetByTestId("people-only")).ToHaveTextAsync("people only").Timeout();
+        await Expect(session.Column("review").GetByTestId("people-only")).ToHaveCountAsync(0).Timeout();
+        var project = await _api.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/projects/{key}", TestHelpers.Json, TestHelpers.Ct).Timeout();
+        Assert.True(project.GetProperty("doneByPeopleOnly").GetBoolean());
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
     public async Task A_project_is_edited_archived_and_restored_from_the_board()
     {
         var key = await _api.NewProjectAsync();

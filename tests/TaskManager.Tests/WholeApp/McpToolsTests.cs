@@ -66,6 +66,26 @@ public sealed class McpToolsTests(AppFixture app)
     }
 
     [Fact]
+    public async Task An_agent_is_told_the_done_policy_and_may_not_change_it()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        (await _api.SendRawAsync(HttpMethod.Patch, $"/api/projects/{key}", """{"doneByPeopleOnly":true}""")).EnsureSuccessStatusCode();
+        await _api.CreateTaskAsync(key, "Needs a person to finish");
+        await using var agent = await ConnectAsync(await TokenAsync("policy-agent", "write"));
+
+        var done = await CallAsync(agent, "manage_task", new() { ["action"] = "update", ["task"] = $"{key}-1", ["status"] = "done" });
+        var lift = await CallAsync(agent, "manage_project", new() { ["action"] = "update", ["project"] = key, ["doneByPeopleOnly"] = false });
+        var review = await CallAsync(agent, "manage_task", new() { ["action"] = "move", ["task"] = $"{key}-1", ["status"] = "review" });
+
+        Assert.True(done.IsError);
+        Assert.Contains("lets only people move tasks to done", Text(done));
+        Assert.Contains("review", Text(done));
+        Assert.True(lift.IsError);
+        Assert.Contains("Only a person", Text(lift));
+        Assert.Equal("review", Json(review).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Dependencies_subtasks_and_moves_over_mcp()
     {
         await using var agent = await ConnectAsync(app.AdminToken);

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Http;
+using TaskManager.Api.Projects;
 
 namespace TaskManager.Api.Tasks.Ordering;
 
@@ -24,7 +25,7 @@ public static class OrderingApi
     }
 
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> MoveTask(
-        string task, MoveTaskRequest request, OrderingStore ordering, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
+        string task, MoveTaskRequest request, OrderingStore ordering, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
         if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
@@ -58,6 +59,11 @@ public static class OrderingApi
         if (!validation.IsValid)
         {
             return validation.Problem();
+        }
+        if (DonePolicy.MayApply(http, request.Status)
+            && DonePolicy.Refused(http, request.Status, await projects.PolicyOfTaskAsync(reference, ct)) is { } refused)
+        {
+            return refused;
         }
         var result = await ordering.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), TaskRoute.RecordResponse(http), ct);
         return TaskRoute.ToHttp(result, task, http);

@@ -390,7 +390,8 @@ function Workspace({ onSignOut }) {
         ${project.description && html`<p class="project-description">${project.description}</p>`}
         ${loading && tasks.size === 0 ? html`<p class="muted" role="status">Loading ${project.key}…</p>`
           : view === 'board'
-            ? html`<${Board} columns=${columns} refs=${refs} actors=${actors} flashes=${flashes} onOpen=${r => setDialog({ kind: 'task', ref: r })} onMove=${move} />`
+            ? html`<${Board} columns=${columns} refs=${refs} actors=${actors} flashes=${flashes} onOpen=${r => setDialog({ kind: 'task', ref: r })} onMove=${move}
+                            doneByPeopleOnly=${project.doneByPeopleOnly} />`
             : html`<${TaskTable} tasks=${visible} actors=${actors} onOpen=${r => setDialog({ kind: 'task', ref: r })} />`}`}
       ${projects?.length === 0 && html`
         <section class="empty">

@@ -7,7 +7,7 @@ import { STATUSES } from './order.js';
 /** Cards rendered per column before "Show more": keeps a 1,000-task project fast to draw and to drag in. */
 const PAGE = 60;
 
-export function Board({ columns, refs, actors, flashes, onOpen, onMove }) {
+export function Board({ columns, refs, actors, flashes, onOpen, onMove, doneByPeopleOnly = false }) {
   return html`
     <div class="board" role="presentation">
       <p id="card-help" class="visually-hidden">
@@ -16,11 +16,11 @@ export function Board({ columns, refs, actors, flashes, onOpen, onMove }) {
       </p>
       ${STATUSES.map(status => html`
         <${Column} key=${status.key} status=${status} tasks=${columns[status.key]} columns=${columns} refs=${refs} actors=${actors}
-                   flashes=${flashes} onOpen=${onOpen} onMove=${onMove} />`)}
+                   flashes=${flashes} onOpen=${onOpen} onMove=${onMove} peopleOnly=${doneByPeopleOnly && status.key === 'done'} />`)}
     </div>`;
 }
 
-function Column({ status, tasks, columns, refs, actors, flashes, onOpen, onMove }) {
+function Column({ status, tasks, columns, refs, actors, flashes, onOpen, onMove, peopleOnly }) {
   const list = useRef(null);
   const [shown, setShown] = useState(PAGE);
   const latest = useRef({ columns, onMove });
@@ -54,7 +54,8 @@ function Column({ status, tasks, columns, refs, actors, flashes, onOpen, onMove 
   const visible = tasks.slice(0, shown);
   return html`
     <section class="column" data-status=${status.key} aria-labelledby=${headingId}>
-      <h2 id=${headingId}>${status.label} <span class="count" data-testid="count">${tasks.length}</span></h2>
+      <h2 id=${headingId}>${status.label} <span class="count" data-testid="count">${tasks.length}</span>
+        ${peopleOnly && html`<span class="policy" data-testid="people-only" title="Only people move tasks here: agents stop at review">people only</span>`}</h2>
       <ul class="cards" data-status=${status.key} ref=${list} aria-labelledby=${headingId}>
         ${visible.map((task, index) => html`
           <${Card} key=${task.id} task=${task} parentRef=${refs.get(task.parentId)} actors=${actors} flash=${flashes.get(task.id)} onOpen=${onOpen}

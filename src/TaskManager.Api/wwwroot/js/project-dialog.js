@@ -1,21 +1,26 @@
-// Create or edit a project (key, title, markdown description).
+// Create or edit a project (key, title, markdown description, done policy).
 import { html, useState } from '../lib/standalone.module.js';
 import { api, ApiError, ref as enc } from './api.js';
 import { Modal } from './modal.js';
 
 export function ProjectDialog({ project, onClose, onSaved }) {
   const isNew = !project;
-  const [form, setForm] = useState({ key: project?.key ?? '', title: project?.title ?? '', description: project?.description ?? '' });
+  const [form, setForm] = useState({
+    key: project?.key ?? '', title: project?.title ?? '', description: project?.description ?? '',
+    doneByPeopleOnly: project?.doneByPeopleOnly ?? false,
+  });
   const [error, setError] = useState(null);
   const set = field => event => setForm({ ...form, [field]: event.target.value });
 
   async function save(event) {
     event.preventDefault();
     setError(null);
+    // The policy is sent only when it changes: only a person may set it.
+    const policy = form.doneByPeopleOnly !== (project?.doneByPeopleOnly ?? false) ? { doneByPeopleOnly: form.doneByPeopleOnly } : {};
     try {
       const saved = isNew
-        ? await api('POST', '/api/projects', { body: { key: form.key.trim().toUpperCase(), title: form.title.trim(), description: form.description } })
-        : await api('PATCH', `/api/projects/${enc(project.key)}`, { body: { title: form.title.trim(), description: form.description }, version: project.version });
+        ? await api('POST', '/api/projects', { body: { key: form.key.trim().toUpperCase(), title: form.title.trim(), description: form.description, ...policy } })
+        : await api('PATCH', `/api/projects/${enc(project.key)}`, { body: { title: form.title.trim(), description: form.description, ...policy }, version: project.version });
       onSaved(saved);
       onClose();
     } catch (e) {
@@ -36,6 +41,10 @@ export function ProjectDialog({ project, onClose, onSaved }) {
         <p id="key-help" class="muted">2 to 10 capital letters; tasks are named after it (WEB-1).</p>
         <label>Title<input value=${form.title} onInput=${set('title')} /></label>
         <label>Description<textarea rows="4" value=${form.description} onInput=${set('description')}></textarea></label>
+        <label class="check"><input type="checkbox" checked=${form.doneByPeopleOnly}
+            onChange=${event => setForm({ ...form, doneByPeopleOnly: event.target.checked })} aria-describedby="policy-help" />
+          Only people move tasks to done</label>
+        <p id="policy-help" class="muted">Agents may take work as far as review; a person finishes it.</p>
         <div class="actions">
           <button type="submit">Save project</button>
           <button type="button" class="secondary" onClick=${onClose}>Cancel</button>
