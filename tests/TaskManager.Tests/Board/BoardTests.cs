@@ -70,6 +70,7 @@ public sealed class BoardTests(BoardFixture board)
         await Expect(dialog).ToBeHiddenAsync().Timeout();
 
         await Expect(session.Column("done").GetByTestId("people-only")).ToHaveTextAsync("people only").Timeout();
+        await session.ScreenshotAsync("done-policy.png");
         await Expect(session.Column("review").GetByTestId("people-only")).ToHaveCountAsync(0).Timeout();
         var project = await _api.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/projects/{key}", TestHelpers.Json, TestHelpers.Ct).Timeout();
         Assert.True(project.GetProperty("doneByPeopleOnly").GetBoolean());
