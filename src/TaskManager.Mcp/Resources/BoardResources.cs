@@ -50,24 +50,32 @@ public sealed class BoardResources(TaskApiClient api)
     public async Task<string> Task([Description("Task ref such as WEB-42, or id.")] string task, CancellationToken ct) =>
         JsonSerializer.Serialize(await Read(() => api.GetTaskAsync(ToolInput.Task(task, "task", "task"), ct)), McpJsonContext.Default.TaskDto);
 
-    /// <summary>Resource errors are protocol errors: unknown things are "resource not found", bad refs "invalid params".</summary>
+    /// <summary>
+    /// Resource errors are protocol errors, chosen by the api's status code (never by its wording): unknown things are
+    /// "resource not found", bad refs (ours or the api's 400/422) "invalid params", anything else an internal error.
+    /// </summary>
     private static async Task<T> Read<T>(Func<Task<T>> read)
     {
         try
         {
-            return await ApiCalls.Run(read);
+            return await read();
         }
-        catch (McpException e) when (e is not McpProtocolException)
+        catch (ApiProblemException e)
         {
-            // ApiCalls words api problems as "<status> <title>: <detail>"; anything else (api unreachable) is ours.
-            var code = e.Message[..Math.Min(3, e.Message.Length)] switch
+            throw new McpProtocolException(ApiCalls.Explain(e), e.Status switch
             {
-                "404" => McpErrorCode.ResourceNotFound,
-                "400" => McpErrorCode.InvalidParams,
-                _ when e.Message.Contains(" is not a ", StringComparison.Ordinal) => McpErrorCode.InvalidParams,
+                System.Net.HttpStatusCode.NotFound => McpErrorCode.ResourceNotFound,
+                System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.UnprocessableEntity => McpErrorCode.InvalidParams,
                 _ => McpErrorCode.InternalError,
-            };
-            throw new McpProtocolException(e.Message, code);
+            });
+        }
+        catch (InvalidToolInputException e)
+        {
+            throw new McpProtocolException(e.Message, McpErrorCode.InvalidParams);
+        }
+        catch (Exception e) when (ApiCalls.IsUnreachable(e))
+        {
+            throw new McpProtocolException(ApiCalls.Unreachable, McpErrorCode.InternalError);
         }
     }
 }

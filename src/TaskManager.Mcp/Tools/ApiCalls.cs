@@ -23,12 +23,18 @@ public static class ApiCalls
         {
             throw new McpException(Explain(e));
         }
-        catch (Exception e) when (e is HttpRequestException or ExecutionRejectedException or JsonException
-                                  or TaskCanceledException { CancellationToken.IsCancellationRequested: false })
+        catch (Exception e) when (IsUnreachable(e))
         {
-            throw new McpException($"The task api could not be reached or did not answer in time. {ifUnsure}");
+            throw new McpException($"{Unreachable} {ifUnsure}");
         }
     }
+
+    public const string Unreachable = "The task api could not be reached or did not answer in time.";
+
+    /// <summary>The api did not answer (no connection, the resilience handler gave up, a timeout, an unreadable body).</summary>
+    public static bool IsUnreachable(Exception e) =>
+        e is HttpRequestException or ExecutionRejectedException or JsonException
+            or TaskCanceledException { CancellationToken.IsCancellationRequested: false };
 
     public static string Explain(ApiProblemException e)
     {

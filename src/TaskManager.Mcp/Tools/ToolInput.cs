@@ -3,6 +3,9 @@ using ModelContextProtocol;
 
 namespace TaskManager.Mcp.Tools;
 
+/// <summary>An argument that the schema could not refuse but is wrong: the message names it. A tool error for tools.</summary>
+public sealed class InvalidToolInputException(string message) : McpException(message);
+
 /// <summary>Checks of tool arguments that the schema cannot express; each failure names the argument.</summary>
 public static partial class ToolInput
 {
@@ -11,18 +14,18 @@ public static partial class ToolInput
     /// <summary>A task's ref (KEY-n) or id.</summary>
     public static string Task(string? value, string field, string action) =>
         string.IsNullOrWhiteSpace(value)
-            ? throw new McpException($"{action} needs {field}: a task ref (e.g. WEB-42) or id.")
+            ? throw new InvalidToolInputException($"{action} needs {field}: a task ref (e.g. WEB-42) or id.")
             : TaskReference().IsMatch(value.Trim()) || Guid.TryParse(value, out _)
                 ? value.Trim()
-                : throw new McpException($"{field} '{value}' is not a task ref (e.g. WEB-42) or id.");
+                : throw new InvalidToolInputException($"{field} '{value}' is not a task ref (e.g. WEB-42) or id.");
 
     /// <summary>A project's key or id.</summary>
     public static string Project(string? value, string field, string action) =>
         string.IsNullOrWhiteSpace(value)
-            ? throw new McpException($"{action} needs {field}: a project key (e.g. WEB) or id.")
+            ? throw new InvalidToolInputException($"{action} needs {field}: a project key (e.g. WEB) or id.")
             : ProjectKey().IsMatch(value.Trim()) || Guid.TryParse(value, out _)
                 ? value.Trim()
-                : throw new McpException($"{field} '{value}' is not a project key (e.g. WEB) or id.");
+                : throw new InvalidToolInputException($"{field} '{value}' is not a project key (e.g. WEB) or id.");
 
     /// <summary>
     /// The caller's request id, or a new one: the api's Idempotency-Key of the write, so that neither the agent's retry
@@ -36,7 +39,7 @@ public static partial class ToolInput
         }
         return requestId.Length is > 0 and <= MaxRequestIdLength && requestId.All(c => c is >= ' ' and <= '~')
             ? requestId
-            : throw new McpException($"requestId must be 1 to {MaxRequestIdLength} printable ASCII characters.");
+            : throw new InvalidToolInputException($"requestId must be 1 to {MaxRequestIdLength} printable ASCII characters.");
     }
 
     public const string RequestIdDescription =
@@ -46,7 +49,7 @@ public static partial class ToolInput
     /// <summary>An optional argument: absent is fine, present but blank is an error (it would otherwise mean "any").</summary>
     public static string? Optional(string? value, string field) =>
         value is not null && string.IsNullOrWhiteSpace(value)
-            ? throw new McpException($"{field} is blank: give a value or leave it out.")
+            ? throw new InvalidToolInputException($"{field} is blank: give a value or leave it out.")
             : value?.Trim();
 
     /// <summary>Refuses arguments that mean nothing for the chosen action, rather than ignoring them.</summary>
@@ -55,7 +58,7 @@ public static partial class ToolInput
         var stray = arguments.Where(a => a.Value is not null && !a.Applies).Select(a => a.Name).ToArray();
         if (stray.Length > 0)
         {
-            throw new McpException($"{string.Join(", ", stray)}: not used by action={action}; leave {(stray.Length == 1 ? "it" : "them")} out.");
+            throw new InvalidToolInputException($"{string.Join(", ", stray)}: not used by action={action}; leave {(stray.Length == 1 ? "it" : "them")} out.");
         }
     }
 

@@ -224,6 +224,20 @@ public sealed class McpToolsTests(AppFixture app)
         Assert.Equal(ModelContextProtocol.McpErrorCode.ResourceNotFound, error.ErrorCode);
     }
 
+    [Theory]
+    [InlineData("taskmanager://tasks/not_a_ref", "is not a task ref")]
+    [InlineData("taskmanager://projects/W/board", "is not a project key")]
+    public async Task Malformed_resource_references_are_invalid_params_naming_the_argument(string uri, string expected)
+    {
+        await using var agent = await ConnectAsync(app.AdminToken);
+
+        var error = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() =>
+            agent.ReadResourceAsync(uri, cancellationToken: TestHelpers.Ct).AsTask().Timeout());
+
+        Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, error.ErrorCode);
+        Assert.Contains(expected, error.Message);
+    }
+
     [Fact]
     public async Task A_retried_create_with_the_same_request_id_makes_one_task()
     {
