@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using Polly;
 using ModelContextProtocol.Protocol;
@@ -62,8 +63,8 @@ public static class McpServerExtensions
     {
         builder.Services.AddHttpContextAccessor();
 #pragma warning disable EXTEXP0001 // Experimental, and the documented way to replace the default resilience handler of one client.
-        builder.Services.AddHttpClient<TaskApiClient>(http =>
-                http.BaseAddress = new Uri(builder.Configuration["TaskApi:BaseAddress"] ?? "https+http://api"))
+        var apiAddress = McpSettings.ValidApiAddress(builder.Configuration);
+        builder.Services.AddHttpClient<TaskApiClient>(http => http.BaseAddress = new Uri(apiAddress))
             .RemoveAllResilienceHandlers()
 #pragma warning restore EXTEXP0001
             .AddStandardResilienceHandler(options =>
@@ -104,18 +105,12 @@ public static class McpServerExtensions
 
     public static WebApplicationBuilder AddTaskManagerMcpServer(this WebApplicationBuilder builder)
     {
-        // all (default), core (the work loop only) or read-only; a token without the write scope always sees read-only.
-        var toolSet = builder.Configuration["Mcp:ToolSet"] is { Length: > 0 } configured ? configured.ToLowerInvariant() : "all";
-        if (toolSet is not ("all" or "core" or "read-only"))
-        {
-            throw new InvalidOperationException($"Mcp:ToolSet '{toolSet}' is not one of all, core, read-only.");
-        }
+        // The tool set (McpSettings: all, core or read-only; a token without the write scope always sees read-only).
+        McpSettings.Add(builder.Services);
+        builder.Services.AddOptions<McpServerOptions>().Configure<IOptions<McpSettings>>((options, settings) =>
+            options.ServerInstructions = Instructions(settings.Value.ToolSet));
         builder.Services.AddInvalidParamsResponses();
-        builder.Services.AddMcpServer(options =>
-            {
-                options.ServerInfo = new Implementation { Name = "taskmanager", Version = "0.1.0" };
-                options.ServerInstructions = Instructions(toolSet);
-            })
+        builder.Services.AddMcpServer(options => options.ServerInfo = new Implementation { Name = "taskmanager", Version = "0.1.0" })
             .WithHttpTransport(options => options.Stateless = true)
             .WithInvalidParamsErrors()
             .WithTools<TaskTools>(ToolJson)
@@ -124,11 +119,13 @@ public static class McpServerExtensions
             .WithPrompts<WorkflowPrompts>()
             .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
             {
+                var toolSet = ToolSetOf(context.Services);
                 var result = await next(context, ct);
                 result.Tools = [.. result.Tools.Where(tool => Offered(tool, context.User, toolSet))];
                 return result;
             }).AddCallToolFilter(next => async (context, ct) =>
             {
+                var toolSet = ToolSetOf(context.Services);
                 if (context.MatchedPrimitive is McpServerTool tool && !Offered(tool.ProtocolTool, context.User, toolSet))
                 {
                     var why = InToolSet(tool.ProtocolTool, toolSet)
@@ -154,6 +151,9 @@ public static class McpServerExtensions
         return builder;
     }
 
+    private static string ToolSetOf(IServiceProvider? services) =>
+        (services ?? throw new InvalidOperationException("An MCP request without services.")).GetRequiredService<IOptions<McpSettings>>().Value.ToolSet;
+
     private static CallToolResult ErrorResult(string text) =>
         new() { IsError = true, Content = [new TextContentBlock { Text = text }] };
 
@@ -177,7 +177,7 @@ public static class McpServerExtensions
     /// </summary>
     public static WebApplication UseOriginCheck(this WebApplication app)
     {
-        var allowedOrigins = (app.Configuration.GetSection("Mcp:AllowedOrigins").Get<string[]>() ?? [])
+        var allowedOrigins = app.Services.GetRequiredService<IOptions<McpSettings>>().Value.AllowedOrigins
             .Select(o => o.TrimEnd('/'))
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
         app.Use(async (context, next) =>

@@ -167,6 +167,21 @@ public sealed class McpToolsTests(AppFixture app)
         Assert.DoesNotContain("manage_project", agent.ServerInstructions);
     }
 
+    [Theory]
+    [InlineData("Mcp:ToolSet", "everything", "Mcp:ToolSet must be one of all, core, read-only")]
+    [InlineData("Mcp:AllowedOrigins:0", "https://app.example.com/board", "Mcp:AllowedOrigins must be origins")]
+    [InlineData("TaskApi:BaseAddress", "api:8080", "TaskApi:BaseAddress 'api:8080' must be an absolute http(s) address")]
+    public void A_wrong_setting_stops_the_server_at_start_naming_it(string setting, string value, string expected)
+    {
+        using var factory = new McpFactory(app.App.GetEndpoint("api", "http"), new Dictionary<string, string> { [setting] = value });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains(expected, Flatten(error));
+    }
+
+    private static string Flatten(Exception e) => e.InnerException is null ? e.Message : e.Message + " " + Flatten(e.InnerException);
+
     [Fact]
     public async Task Get_task_shows_the_latest_comments_and_history_oldest_first()
     {
