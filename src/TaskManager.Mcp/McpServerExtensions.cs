@@ -49,11 +49,17 @@ public static class McpServerExtensions
     /// Tool arguments and results: the SDK's default options, with our contracts first (Native AOT has no
     /// reflection-based serializer to fall back on).
     /// </summary>
-    private static readonly JsonSerializerOptions ToolJson = CreateToolJson();
+    internal static readonly JsonSerializerOptions ToolJson = CreateToolJson();
 
     private static JsonSerializerOptions CreateToolJson()
     {
-        var options = new JsonSerializerOptions(McpJsonUtilities.DefaultOptions);
+        var options = new JsonSerializerOptions(McpJsonUtilities.DefaultOptions)
+        {
+            // The model reads this JSON as text: "Café <b>" stays as written instead of "Caf\u00E9 \u003Cb\u003E"
+            // (the default encoder escapes for embedding in HTML, which a tool result never is), which also costs
+            // tokens for every non-ASCII character.
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
         options.TypeInfoResolverChain.Insert(0, McpJsonContext.Default);
         options.MakeReadOnly();
         return options;

@@ -48,7 +48,8 @@ public sealed class BoardResources(TaskApiClient api)
     [McpServerResource(UriTemplate = "taskmanager://tasks/{task}", Name = "task", Title = "Task", MimeType = "application/json"),
      Description("One task, in full, as JSON.")]
     public async Task<string> Task([Description("Task ref such as WEB-42, or id.")] string task, CancellationToken ct) =>
-        JsonSerializer.Serialize(await Read(() => api.GetTaskAsync(ToolInput.Task(task, "task", "task"), ct)), McpJsonContext.Default.TaskDto);
+        JsonSerializer.Serialize(await Read(() => api.GetTaskAsync(ToolInput.Task(task, "task", "task"), ct)),
+            (System.Text.Json.Serialization.Metadata.JsonTypeInfo<TaskDto>)McpServerExtensions.ToolJson.GetTypeInfo(typeof(TaskDto)));
 
     /// <summary>
     /// Resource errors are protocol errors, chosen by the api's status code (never by its wording): unknown things are

@@ -183,6 +183,21 @@ public sealed class McpToolsTests(AppFixture app)
     private static string Flatten(Exception e) => e.InnerException is null ? e.Message : e.Message + " " + Flatten(e.InnerException);
 
     [Fact]
+    public async Task Text_outside_ASCII_and_markup_characters_reach_the_model_as_written()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        const string Title = "Café <b> & “quotes” 日本語";
+        await _api.CreateTaskAsync(key, Title);
+        await using var agent = await ConnectAsync(app.AdminToken);
+
+        var found = await CallAsync(agent, "find_tasks", new() { ["project"] = key });
+        var resource = await agent.ReadResourceAsync($"taskmanager://tasks/{key}-1", cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+
+        Assert.Contains(Title, Text(found));
+        Assert.Contains(Title, Assert.IsType<TextResourceContents>(Assert.Single(resource.Contents)).Text);
+    }
+
+    [Fact]
     public async Task Get_task_shows_the_latest_comments_and_history_oldest_first()
     {
         var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
