@@ -18,9 +18,6 @@ public sealed class McpSettings
     /// <summary>Browser origins, besides the server's own, that may call it (e.g. <c>https://app.example.com</c>).</summary>
     public string[] AllowedOrigins { get; set; } = [];
 
-    /// <summary>Where the task api is (section <c>TaskApi</c>, key <c>BaseAddress</c>): service discovery's <c>api</c> by default.</summary>
-    public static string ApiAddress(IConfiguration configuration) => configuration["TaskApi:BaseAddress"] ?? "https+http://api";
-
     public static void Add(IServiceCollection services) =>
         services.AddOptions<McpSettings>().BindConfiguration(SectionName)
             .PostConfigure(s => s.ToolSet = s.ToolSet.Trim().ToLowerInvariant())
@@ -30,10 +27,13 @@ public sealed class McpSettings
                 "Mcp:AllowedOrigins must be origins: a scheme, a host and an optional port, without a path (e.g. https://app.example.com).")
             .ValidateOnStart();
 
-    /// <summary>The api address: absolute, http(s) or service discovery's scheme list (<c>https+http://api</c>).</summary>
+    /// <summary>
+    /// Where the task api is (<c>TaskApi:BaseAddress</c>; service discovery's <c>api</c> by default): absolute, http(s)
+    /// or service discovery's scheme list (<c>https+http://api</c>).
+    /// </summary>
     public static string ValidApiAddress(IConfiguration configuration)
     {
-        var address = ApiAddress(configuration);
+        var address = configuration["TaskApi:BaseAddress"] ?? "https+http://api";
         return Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "https+http" or "http+https"
             ? address
             : throw new OptionsValidationException("TaskApi", typeof(McpSettings),

@@ -14,7 +14,7 @@ public static class DonePolicy
 
     /// <summary>A 403 when an agent's write would put a task of <paramref name="project"/> into done against its policy.</summary>
     public static ProblemHttpResult? Refused(HttpContext http, TaskState? target, (string Key, bool DoneByPeopleOnly)? project) =>
-        target == TaskState.Done && project is { DoneByPeopleOnly: true } && http.Caller().Kind == ActorKind.Agent
+        MayApply(http, target) && project is { DoneByPeopleOnly: true }
             ? TypedResults.Problem(
                 $"Project {project.Value.Key} lets only people move tasks to done (its done policy, doneByPeopleOnly). " +
                 "Move the task to review; a person finishes it.",
