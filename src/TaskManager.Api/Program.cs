@@ -8,6 +8,7 @@ using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
 using TaskManager.Api.Tasks.Claims;
+using TaskManager.Api.Tasks.Leases;
 using TaskManager.Api.Tasks.Ordering;
 
 HealthProbe.ExitIfRequested(args);
@@ -42,6 +43,7 @@ app.MapTokensApi();
 app.MapProjectsApi();
 app.MapTasksApi();
 app.MapClaimsApi();
+app.MapLeasesApi();
 app.MapOrderingApi();
 app.MapDependenciesApi();
 app.MapCommentsApi();

@@ -3,7 +3,9 @@ using Npgsql;
 using NpgsqlTypes;
 using TaskManager.Api.Database;
 using TaskManager.Api.Events;
+using TaskManager.Api.Http;
 using TaskManager.Api.Tasks;
+using TaskManager.Api.Tasks.Leases;
 
 namespace TaskManager.Api.Comments;
 
@@ -26,11 +28,31 @@ public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal
         return await command.ReadAllAsync(r => new CommentRow(r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetFieldValue<DateTimeOffset>(3)), ct);
     }
 
-    /// <summary>Appends a comment by <paramref name="author"/> to the task's work log.</summary>
-    public async Task<CommentRow> AddAsync(TaskRow task, string body, string author, BeforeCommit<CommentRow>? beforeCommit, CancellationToken ct)
+    /// <summary>
+    /// Appends a comment by <paramref name="author"/> to the task's work log. A comment by the task's lease holder renews
+    /// the lease (logging progress is working on it); one written under a lease that is no longer current
+    /// (<paramref name="leaseId"/>) is refused.
+    /// </summary>
+    public async Task<WriteResult<CommentRow>> AddAsync(
+        TaskRow task, string body, string author, Guid? leaseId, BeforeCommit<CommentRow>? beforeCommit, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (leaseId is { } lease
+            && await TaskRows.FindAsync(connection, transaction, new TaskReference(task.Id, null, 0), forUpdate: true, ct) is { } current
+            && LeaseRules.Stale(current, lease) is { } stale)
+        {
+            return new WriteResult<CommentRow>.Conflict(stale.Detail, stale.Extensions);
+        }
+        await using (var renew = new NpgsqlCommand("""
+            UPDATE tasks SET lease_expires_at = now() + make_interval(secs => lease_seconds), lease_heartbeat_at = now()
+            WHERE id = @task_id AND lease_holder = @author AND lease_expires_at > now()
+            """, connection, transaction))
+        {
+            renew.Parameters.AddWithValue("task_id", task.Id);
+            renew.Parameters.AddWithValue("author", author);
+            await renew.ExecuteNonQueryAsync(ct);
+        }
         await using var insert = new NpgsqlCommand("""
             INSERT INTO task_comments (id, task_id, author, body) VALUES (@id, @task_id, @author, @body)
             RETURNING created_at
@@ -54,7 +76,7 @@ public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal
             await beforeCommit(transaction, comment, ct);
         }
         await transaction.CommitAsync(signal, ct);
-        return comment;
+        return new WriteResult<CommentRow>.Done(comment);
     }
 
     /// <summary>The start of a comment for history, cut between characters (never inside a surrogate pair).</summary>

@@ -4,6 +4,7 @@ using TaskManager.Api.Auth;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
+using TaskManager.Api.Tasks.Leases;
 using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Comments;
@@ -22,7 +23,7 @@ public static class CommentsApi
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/", AddComment).WithName("AddComment").WithSummary("Appends a comment (markdown) to a task's work log.")
             .RequireScope(Scopes.Write).WithIdempotency()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return group;
     }
 
@@ -64,13 +65,21 @@ public static class CommentsApi
         {
             return Problems.Invalid("body", unsafeText);
         }
+        if (LeaseRules.ReadHeader(http.Request, out var leaseId) is { } badLease)
+        {
+            return badLease;
+        }
         if (await FindTaskAsync(task, tasks, ct) is not { } row)
         {
             return TaskNotFound(task);
         }
 
-        var comment = await comments.AddAsync(row, body, user.Actor(), http.RecordResponse<CommentRow>(c => Created(row, c)), ct);
-        return Created(row, comment);
+        return await comments.AddAsync(row, body, user.Actor(), leaseId, http.RecordResponse<CommentRow>(c => Created(row, c)), ct) switch
+        {
+            WriteResult<CommentRow>.Done done => Created(row, done.Row),
+            WriteResult<CommentRow>.Conflict conflict => Problems.Conflict(conflict.Detail, conflict.Extensions),
+            var other => throw new InvalidOperationException($"A comment came to {other}."),
+        };
     }
 
     private static Created<CommentDto> Created(TaskRow task, CommentRow comment) =>

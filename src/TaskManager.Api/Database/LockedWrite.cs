@@ -26,7 +26,8 @@ public static class LockedWrite
         Func<NpgsqlConnection, NpgsqlTransaction, T, Task<WriteResult<T>>> write,
         CancellationToken ct,
         string? exclusiveSection = null,
-        BeforeCommit<T>? beforeCommit = null)
+        BeforeCommit<T>? beforeCommit = null,
+        Func<T, WriteResult<T>?>? refuse = null)
         where T : class
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -40,6 +41,12 @@ public static class LockedWrite
         if (current is null)
         {
             return new WriteResult<T>.NotFound();
+        }
+        // A refusal that does not depend on the version (a lease that is no longer the writer's) comes first: it says
+        // what to do (claim again), which "someone else changed it" would not.
+        if (refuse?.Invoke(current) is { } refused)
+        {
+            return refused;
         }
         if (expectedVersion is { } expected && expected != version(current))
         {

@@ -17,6 +17,8 @@ public static class EventKinds
     public const string TaskRestored = "task.restored";
     public const string TaskClaimed = "task.claimed";
     public const string TaskReady = "task.ready";
+    public const string TaskReleased = "task.released";
+    public const string LeaseExpired = "lease.expired";
     public const string CommentAdded = "comment.added";
     public const string DependencyAdded = "dependency.added";
     public const string DependencyRemoved = "dependency.removed";

@@ -8,6 +8,7 @@ using TaskManager.Api.Events;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
 using TaskManager.Api.Tasks.Claims;
+using TaskManager.Api.Tasks.Leases;
 using TaskManager.Api.Tasks.Ordering;
 
 namespace TaskManager.Api.Http;
@@ -27,6 +28,9 @@ namespace TaskManager.Api.Http;
 [JsonSerializable(typeof(UpdateTaskRequest))]
 [JsonSerializable(typeof(MoveTaskRequest))]
 [JsonSerializable(typeof(ClaimTaskRequest))]
+[JsonSerializable(typeof(ReleaseTaskRequest))]
+[JsonSerializable(typeof(LeaseDto))]
+[JsonSerializable(typeof(HandoffDto[]))]
 [JsonSerializable(typeof(AddBlockerRequest))]
 [JsonSerializable(typeof(TaskDto[]))]
 [JsonSerializable(typeof(UpdateProjectRequest))]

@@ -29,6 +29,7 @@ public sealed class OptionalConverterFactory : JsonConverterFactory
         [typeof(Optional<string?>)] = () => new OptionalConverter<string?>(),
         [typeof(Optional<string[]?>)] = () => new OptionalConverter<string[]?>(),
         [typeof(Optional<bool?>)] = () => new OptionalConverter<bool?>(),
+        [typeof(Optional<int?>)] = () => new OptionalConverter<int?>(),
         [typeof(Optional<DateOnly?>)] = () => new OptionalConverter<DateOnly?>(),
         [typeof(Optional<TaskState?>)] = () => new OptionalConverter<TaskState?>(),
         [typeof(Optional<TaskPriority?>)] = () => new OptionalConverter<TaskPriority?>(),

@@ -13,7 +13,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
 {
     private const string Select = """
         SELECT p.id, p.key, p.title, p.description, p.pinned, p.archived_at, p.archived_by,
-               p.created_at, p.created_by, p.updated_at, p.updated_by, p.version, p.done_by_people_only
+               p.created_at, p.created_by, p.updated_at, p.updated_by, p.version, p.done_by_people_only, p.agent_lease_seconds
         FROM projects p
         """;
 
@@ -21,7 +21,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
         r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetBoolean(4),
         r.IsDBNull(5) ? null : r.GetFieldValue<DateTimeOffset>(5), r.IsDBNull(6) ? null : r.GetString(6),
         r.GetFieldValue<DateTimeOffset>(7), r.GetString(8), r.GetFieldValue<DateTimeOffset>(9), r.GetString(10),
-        r.GetInt32(11), r.GetBoolean(12));
+        r.GetInt32(11), r.GetBoolean(12), r.GetInt32(13));
 
     /// <summary>Creates a project, or returns null when the key is taken.</summary>
     public async Task<ProjectRow?> CreateAsync(string key, ProjectChanges values, string actor, BeforeCommit<ProjectRow>? beforeCommit, CancellationToken ct)
@@ -29,8 +29,8 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using var command = new NpgsqlCommand("""
-            INSERT INTO projects (id, key, title, description, pinned, done_by_people_only, created_by, updated_by)
-            VALUES (@id, @key, @title, @description, @pinned, @done_by_people_only, @actor, @actor)
+            INSERT INTO projects (id, key, title, description, pinned, done_by_people_only, agent_lease_seconds, created_by, updated_by)
+            VALUES (@id, @key, @title, @description, @pinned, @done_by_people_only, @agent_lease_seconds, @actor, @actor)
             ON CONFLICT (key) DO NOTHING
             RETURNING id
             """, connection, transaction);
@@ -103,6 +103,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
             changes.Change("description", current.Description, next.Description);
             changes.Change("pinned", current.Pinned, next.Pinned);
             changes.Change("doneByPeopleOnly", current.DoneByPeopleOnly, next.DoneByPeopleOnly);
+            changes.Change("agentLeaseSeconds", current.AgentLeaseSeconds, next.AgentLeaseSeconds);
             if (changes.Count == 0)
             {
                 return new WriteResult<ProjectRow>.Done(current);
@@ -110,7 +111,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
 
             await using var update = new NpgsqlCommand("""
                 UPDATE projects SET title = @title, description = @description, pinned = @pinned,
-                    done_by_people_only = @done_by_people_only, updated_at = now(), updated_by = @actor, version = version + 1
+                    done_by_people_only = @done_by_people_only, agent_lease_seconds = @agent_lease_seconds, updated_at = now(), updated_by = @actor, version = version + 1
                 WHERE id = @id
                 """, connection, transaction);
             update.Parameters.AddWithValue("id", current.Id);
@@ -162,6 +163,7 @@ public sealed class ProjectStore(NpgsqlDataSource dataSource, EventSignal signal
         command.Parameters.AddWithValue("description", values.Description);
         command.Parameters.AddWithValue("pinned", values.Pinned);
         command.Parameters.AddWithValue("done_by_people_only", values.DoneByPeopleOnly);
+        command.Parameters.AddWithValue("agent_lease_seconds", values.AgentLeaseSeconds);
     }
 
     /// <summary>The key and done policy of the project a task belongs to; null when there is no such task.</summary>

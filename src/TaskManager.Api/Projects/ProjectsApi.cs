@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Database;
 using TaskManager.Api.Http;
+using TaskManager.Api.Tasks.Leases;
 using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Projects;
@@ -75,6 +76,7 @@ public static partial class ProjectsApi
         }
         var title = ValidateTitle(request.Title, validation);
         ValidateDescription(request.Description, validation);
+        ValidateAgentLease(request.AgentLeaseSeconds, validation);
         if (!validation.IsValid)
         {
             return validation.Problem();
@@ -84,7 +86,8 @@ public static partial class ProjectsApi
         {
             return refused;
         }
-        var row = await store.CreateAsync(key, new ProjectChanges(title, request.Description ?? "", request.Pinned ?? false, request.DoneByPeopleOnly ?? false), user.Actor(),
+        var row = await store.CreateAsync(key, new ProjectChanges(title, request.Description ?? "", request.Pinned ?? false, request.DoneByPeopleOnly ?? false,
+                request.AgentLeaseSeconds ?? DefaultAgentLeaseSeconds), user.Actor(),
             http.RecordResponse<ProjectRow>(r => Created(r, http)), ct);
         if (row is null)
         {
@@ -136,6 +139,14 @@ public static partial class ProjectsApi
         {
             validation.Add("doneByPeopleOnly", "doneByPeopleOnly cannot be null; use true or false.");
         }
+        if (request.AgentLeaseSeconds.IsSet)
+        {
+            if (request.AgentLeaseSeconds.Value is null)
+            {
+                validation.Add("agentLeaseSeconds", $"agentLeaseSeconds cannot be null; use 0 (no expiry) or 1 to {MaxLeaseSeconds}.");
+            }
+            ValidateAgentLease(request.AgentLeaseSeconds.Value, validation);
+        }
         if (!validation.IsValid)
         {
             return validation.Problem();
@@ -149,7 +160,8 @@ public static partial class ProjectsApi
             title ?? current.Title,
             request.Description.IsSet ? request.Description.Value ?? "" : current.Description,
             request.Pinned.Value ?? current.Pinned,
-            request.DoneByPeopleOnly.Value ?? current.DoneByPeopleOnly), user.Actor(), RecordResponse(http), ct);
+            request.DoneByPeopleOnly.Value ?? current.DoneByPeopleOnly,
+            request.AgentLeaseSeconds.Value ?? current.AgentLeaseSeconds), user.Actor(), RecordResponse(http), ct);
         return result.ToHttp($"Project '{project}'", ProjectDto.From, p => p.Version, http);
     }
 
@@ -201,6 +213,19 @@ public static partial class ProjectsApi
         else
         {
             TextRules.MultiLine(description, "description", validation);
+        }
+    }
+
+    /// <summary>An agent's lease in a new project: 15 minutes without a write or heartbeat.</summary>
+    public const int DefaultAgentLeaseSeconds = 900;
+
+    private const int MaxLeaseSeconds = LeaseRules.MaxSeconds;
+
+    private static void ValidateAgentLease(int? seconds, Validation validation)
+    {
+        if (seconds is < 0 or > MaxLeaseSeconds)
+        {
+            validation.Add("agentLeaseSeconds", $"agentLeaseSeconds must be 0 (agents' claims do not expire) or 1 to {MaxLeaseSeconds} (a week).");
         }
     }
 

@@ -38,7 +38,9 @@ internal static class TaskRows
                      WHERE d.task_id = t.id AND {OpenBlocker}
                      ORDER BY bp.key, b.number) AS open_blockers,
                subtasks.total, subtasks.done,
-               p.archived_at IS NOT NULL AS project_archived
+               p.archived_at IS NOT NULL AS project_archived,
+               t.lease_id, t.lease_holder, t.lease_seconds, t.lease_expires_at, t.lease_heartbeat_at,
+               t.lease_expires_at <= now() AS lease_expired, t.lease_expired_holder, t.lease_expired_at
         FROM tasks t
         JOIN projects p ON p.id = t.project_id
         CROSS JOIN LATERAL (
@@ -53,7 +55,11 @@ internal static class TaskRows
         r.GetFieldValue<string[]>(10), r.IsDBNull(11) ? null : r.GetFieldValue<DateOnly>(11),
         r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12), r.IsDBNull(13) ? null : r.GetString(13),
         r.GetFieldValue<DateTimeOffset>(14), r.GetString(15), r.GetFieldValue<DateTimeOffset>(16), r.GetString(17),
-        r.GetInt32(18), r.GetString(19), r.GetFieldValue<string[]>(20), r.GetInt32(21), r.GetInt32(22), r.GetBoolean(23));
+        r.GetInt32(18), r.GetString(19), r.GetFieldValue<string[]>(20), r.GetInt32(21), r.GetInt32(22), r.GetBoolean(23),
+        r.IsDBNull(24) ? null : new TaskLease(r.GetGuid(24), r.GetString(25), r.IsDBNull(26) ? null : r.GetInt32(26),
+            r.IsDBNull(27) ? null : r.GetFieldValue<DateTimeOffset>(27), r.IsDBNull(28) ? null : r.GetFieldValue<DateTimeOffset>(28),
+            !r.IsDBNull(29) && r.GetBoolean(29)),
+        r.IsDBNull(30) ? null : new ExpiredLease(r.GetString(30), r.GetFieldValue<DateTimeOffset>(31)));
 
     public static async Task<TaskRow?> FindAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, TaskReference reference, bool forUpdate, CancellationToken ct)
@@ -110,16 +116,18 @@ internal static class TaskRows
     }
 
     /// <summary>
-    /// Locks the task (<see cref="LockedWrite"/>), refuses a stale <paramref name="expectedVersion"/> and runs
-    /// <paramref name="write"/> on the current row; commits only a finished write.
+    /// Locks the task (<see cref="LockedWrite"/>), refuses a lease that is not current (<paramref name="leaseId"/>, when
+    /// the writer sent one) and a stale <paramref name="expectedVersion"/>, and runs <paramref name="write"/> on the
+    /// current row; commits only a finished write.
     /// </summary>
     public static Task<WriteResult<TaskRow>> WriteAsync(
         NpgsqlDataSource dataSource, EventSignal signal, TaskReference reference, int? expectedVersion,
         Func<NpgsqlConnection, NpgsqlTransaction, TaskRow, Task<WriteResult<TaskRow>>> write, CancellationToken ct,
-        string? exclusiveSection = null, BeforeCommit<TaskRow>? beforeCommit = null) =>
+        string? exclusiveSection = null, BeforeCommit<TaskRow>? beforeCommit = null, Guid? leaseId = null) =>
         LockedWrite.RunAsync(dataSource, signal,
             (connection, transaction) => FindAsync(connection, transaction, reference, forUpdate: true, ct),
-            row => row.Version, expectedVersion, write, ct, exclusiveSection, beforeCommit);
+            row => row.Version, expectedVersion, write, ct, exclusiveSection, beforeCommit,
+            refuse: leaseId is null ? null : row => Leases.LeaseRules.Stale(row, leaseId.Value));
 
     /// <summary>
     /// The section that serialises position changes within one status column (<see cref="LockedWrite.Enter"/>), so two

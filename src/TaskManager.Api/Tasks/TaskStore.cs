@@ -10,7 +10,7 @@ namespace TaskManager.Api.Tasks;
 /// <summary>Filters of the task list; null means "any".</summary>
 public sealed record TaskFilter(
     Guid? ProjectId, string[]? Statuses, string? Assignee, string? Label, string[]? Priorities,
-    Guid? ParentId, bool ReadyOnly, string? Query, bool IncludeArchived);
+    Guid? ParentId, bool ReadyOnly, string? Query, bool IncludeArchived, string? HeldBy = null, bool? LeaseExpired = null);
 
 /// <summary>
 /// SQL for tasks: find, create, change, archive and list. Every write runs in one transaction with its history event.
@@ -84,7 +84,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
     /// </summary>
     public Task<WriteResult<TaskRow>> UpdateAsync(
         TaskReference reference, int? expectedVersion, Func<TaskRow, TaskChanges> change, string actor,
-        BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
+        BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct, Guid? leaseId = null) =>
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, write: async (connection, transaction, current) =>
         {
             var next = change(current);
@@ -142,7 +142,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
             TaskRows.AddReadyEvents(batch, actor, current, next.Status);
             batch.BatchCommands.Add(TaskRows.ReRead(current.Id));
             return new WriteResult<TaskRow>.Done((await TaskRows.WriteAndReReadAsync(batch, ct))!);
-        }, ct: ct, beforeCommit: beforeCommit);
+        }, ct: ct, beforeCommit: beforeCommit, leaseId: leaseId);
 
     /// <summary>Archives or restores a task; doing it twice changes nothing the second time.</summary>
     public Task<WriteResult<TaskRow>> SetArchivedAsync(
@@ -222,6 +222,17 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
         if (!filter.IncludeArchived)
         {
             Add("t.archived_at IS NULL AND p.archived_at IS NULL");
+        }
+        if (filter.HeldBy is not null)
+        {
+            Add("t.lease_holder = @held_by", ("held_by", filter.HeldBy));
+        }
+        if (filter.LeaseExpired is { } leaseExpired)
+        {
+            // Lost to an expiry and not claimed since (or run out and not yet swept).
+            Add(leaseExpired
+                ? "(t.lease_expired_holder IS NOT NULL OR t.lease_expires_at <= now())"
+                : "(t.lease_expired_holder IS NULL AND (t.lease_expires_at IS NULL OR t.lease_expires_at > now()))");
         }
         if (filter.ReadyOnly)
         {

@@ -4,6 +4,7 @@ using TaskManager.Api.Auth;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
+using TaskManager.Api.Tasks.Leases;
 using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Tasks;
@@ -20,7 +21,7 @@ public static class TasksApi
 
         group.MapGet("/", ListTasks).WithName("ListTasks")
             .WithSummary("Lists tasks in board order (manual position), filtered; keyset-paged with nextCursor.")
-            .WithDescription("status and priority may repeat (status=todo&status=doing) or be comma-separated. q searches title and description (Postgres full-text, all words). ready=true keeps tasks that are todo, not archived and not blocked. view=summary returns brief rows (ref, title, status, priority, assignee, labels, blockedBy, ready, version) instead of whole tasks.")
+            .WithDescription("status and priority may repeat (status=todo&status=doing) or be comma-separated. q searches title and description (Postgres full-text, all words). ready=true keeps tasks that are todo, not archived and not blocked. view=summary returns brief rows (ref, title, status, priority, assignee, labels, blockedBy, ready, version, heldBy) instead of whole tasks. heldBy keeps tasks whose lease that actor holds; leaseExpired=true keeps tasks that went back to todo because their holder's lease ran out (until claimed again).")
             .RejectsUnknownQuery();
         group.MapPost("/", CreateTask).WithName("CreateTask").WithSummary("Creates a task at the end of its status column.")
             .RequireScope(Scopes.Write).WithIdempotency()
@@ -38,7 +39,7 @@ public static class TasksApi
     }
 
     public static async Task<Results<Ok<Page<TaskDto>>, Ok<Page<TaskSummaryDto>>, ValidationProblem>> ListTasks(
-        [AsParameters] ListTasksQuery query, TaskStore tasks, ProjectStore projects, CancellationToken ct)
+        [AsParameters] ListTasksQuery query, TaskStore tasks, ProjectStore projects, LeaseStore leases, CancellationToken ct)
     {
         var validation = new Validation();
         var statuses = ParseEnums<TaskState>(query.Status, "status", validation);
@@ -78,9 +79,18 @@ public static class TasksApi
         }
 
         var filter = new TaskFilter(projectId, statuses, NullIfBlank(query.Assignee), NullIfBlank(query.Label), priorities, parentId,
-            query.Ready ?? false, NullIfBlank(query.Q), query.IncludeArchived ?? false);
+            query.Ready ?? false, NullIfBlank(query.Q), query.IncludeArchived ?? false, NullIfBlank(query.HeldBy), query.LeaseExpired);
         var pageSize = query.Limit ?? Paging.DefaultLimit;
         var rows = await tasks.ListAsync(filter, after, pageSize + 1, ct);
+        // Leases that ran out expire when read (the sweep may not have come by yet): the page shows the tasks back in todo.
+        if (rows.Any(r => r.Lease is { Expired: true }))
+        {
+            foreach (var row in rows.Where(r => r.Lease is { Expired: true }))
+            {
+                await leases.ExpireAsync(row.Id, ct);
+            }
+            rows = await tasks.ListAsync(filter, after, pageSize + 1, ct);
+        }
         var next = rows.Count > pageSize ? Paging.Encode(rows[pageSize - 1].Position, rows[pageSize - 1].Id.ToString()) : null;
         return query.View == "summary"
             ? TypedResults.Ok(new Page<TaskSummaryDto>([.. rows.Take(pageSize).Select(TaskSummaryDto.From)], next))
@@ -136,12 +146,18 @@ public static class TasksApi
     }
 
     public static async Task<Results<Ok<TaskDto>, ProblemHttpResult>> GetTask(
-        string task, TaskStore tasks, HttpContext http, CancellationToken ct)
+        string task, TaskStore tasks, LeaseStore leases, HttpContext http, CancellationToken ct)
     {
         var (row, problem) = await TaskRoute.FindAsync(task, tasks, ct);
         if (row is null)
         {
             return problem!;
+        }
+        if (row.Lease is { Expired: true })
+        {
+            // Expired when read: the answer shows the task back in todo, not a lease that no longer holds.
+            await leases.ExpireAsync(row.Id, ct);
+            row = (await tasks.FindAsync(new TaskReference(row.Id, null, 0), ct))!;
         }
         Concurrency.SetETag(http, row.Version);
         return TypedResults.Ok(TaskDto.From(row));
@@ -153,6 +169,10 @@ public static class TasksApi
         if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
             return badTarget;
+        }
+        if (LeaseRules.ReadHeader(http.Request, out var leaseId) is { } badLease)
+        {
+            return badLease;
         }
 
         var validation = new Validation();
@@ -194,7 +214,7 @@ public static class TasksApi
             labels ?? current.Labels,
             request.DueDate.IsSet ? request.DueDate.Value : current.DueDate,
             request.Parent.IsSet ? parentId : current.ParentId), user.Actor(),
-            TaskRoute.RecordResponse(http), ct);
+            TaskRoute.RecordResponse(http), ct, leaseId);
         return TaskRoute.ToHttp(result, task, http);
     }
 

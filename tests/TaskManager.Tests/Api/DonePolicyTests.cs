@@ -15,8 +15,8 @@ public sealed class DonePolicyTests(AppFixture app)
     {
         var key = await PeopleOnlyProjectAsync();
         await _admin.CreateTaskAsync(key, "Reviewed by a person");
-        var agent = app.Api.CreateClient(await TokenAsync("agent", "agent"));
-        var person = app.Api.CreateClient(await TokenAsync("person", "person"));
+        var agent = app.Api.CreateClient(await _admin.CreateTokenAsync("agent", "agent"));
+        var person = app.Api.CreateClient(await _admin.CreateTokenAsync("person", "person"));
 
         var patch = await agent.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"status":"done"}""");
         var move = await agent.PostAsJsonAsync($"/api/tasks/{key}-1/move", new { status = "done" }, TestHelpers.Ct).Timeout();
@@ -46,7 +46,7 @@ public sealed class DonePolicyTests(AppFixture app)
     {
         var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
         await _admin.CreateTaskAsync(key, "Finished by an agent");
-        var agent = app.Api.CreateClient(await TokenAsync("agent", "agent"));
+        var agent = app.Api.CreateClient(await _admin.CreateTokenAsync("agent", "agent"));
 
         var done = await agent.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"status":"done"}""");
 
@@ -58,7 +58,7 @@ public sealed class DonePolicyTests(AppFixture app)
     public async Task Only_a_person_sets_the_policy_and_the_change_is_in_history()
     {
         var key = (await _admin.CreateProjectAsync()).GetProperty("key").GetString()!;
-        var agent = app.Api.CreateClient(await TokenAsync("agent", "agent"));
+        var agent = app.Api.CreateClient(await _admin.CreateTokenAsync("agent", "agent"));
 
         var byAgent = await agent.SendRawAsync(HttpMethod.Patch, $"/api/projects/{key}", """{"doneByPeopleOnly":true}""");
         var createdByAgent = await agent.SendRawAsync(HttpMethod.Post, "/api/projects", $$"""{"key":"{{TestHelpers.NewProjectKey()}}","title":"Agent's","doneByPeopleOnly":false}""");
@@ -84,12 +84,5 @@ public sealed class DonePolicyTests(AppFixture app)
         var project = await response.ReadJsonAsync();
         Assert.True(project.GetProperty("doneByPeopleOnly").GetBoolean());
         return project.GetProperty("key").GetString()!;
-    }
-
-    private async Task<string> TokenAsync(string name, string kind)
-    {
-        var response = await _admin.PostAsJsonAsync("/api/tokens",
-            new { name = $"{name}-{Guid.NewGuid():N}"[..20], scopes = new[] { "write" }, kind }, TestHelpers.Ct).Timeout();
-        return (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
     }
 }

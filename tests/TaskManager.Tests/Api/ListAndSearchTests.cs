@@ -62,7 +62,7 @@ public sealed class ListAndSearchTests(AppFixture app)
 
         Assert.Equal(full.GetProperty("items")[0].GetProperty("ref").GetString(), brief.GetProperty("items")[0].GetProperty("ref").GetString());
         var row = Assert.Single(next.GetProperty("items").EnumerateArray());
-        Assert.Equal(["ref", "title", "status", "priority", "assignee", "labels", "blockedBy", "ready", "version"], row.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["ref", "title", "status", "priority", "assignee", "labels", "blockedBy", "ready", "version", "heldBy"], row.EnumerateObject().Select(p => p.Name));
         Assert.Equal($"{key}-2", row.GetProperty("ref").GetString());
         Assert.Equal("ada", row.GetProperty("assignee").GetString());
         Assert.Equal($"{key}-1", Assert.Single(row.GetProperty("blockedBy").EnumerateArray()).GetString());

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 using TaskManager.Tests.Infrastructure;
@@ -40,6 +41,36 @@ public sealed class LiveUpdateTests(BoardFixture board)
         Assert.Contains(new ActorView(agentName, "agent"), actors!);
         var moved = await _api.GetTaskAsync(created);
         Assert.Equal(("doing", agentName), (moved.Status, moved.UpdatedBy));
+        session.AssertNoConsoleProblems();
+    }
+
+    [Fact]
+    public async Task A_claimed_card_shows_its_lease_holder_time_left_and_heartbeat_and_says_when_the_lease_expired()
+    {
+        var key = await _api.NewProjectAsync();
+        var leased = await _api.NewTaskAsync(key, "Leased to an agent");
+        var abandoned = await _api.NewTaskAsync(key, "Abandoned by an agent");
+        var agentName = $"lease-agent-{key.ToLowerInvariant()}";
+        using var agent = board.CreateApiClient(await board.CreateTokenAsync(agentName));
+        await using var session = await board.OpenAsync();
+        await session.GotoBoardAsync(key);
+        await session.WaitForLiveAsync();
+
+        var first = await agent.PostAsJsonAsync("/api/tasks/claim", new { project = key, leaseSeconds = 600 }, TestHelpers.Ct).Timeout();
+        var second = await agent.PostAsJsonAsync("/api/tasks/claim", new { project = key, leaseSeconds = 2 }, TestHelpers.Ct).Timeout();
+        Assert.True(first.IsSuccessStatusCode && second.IsSuccessStatusCode);
+
+        var lease = session.Card(leased).GetByTestId("lease");
+        await Expect(lease).ToContainTextAsync(agentName).Timeout();
+        await Expect(lease.GetByTestId("lease-left")).ToHaveTextAsync(new Regex(@"^(9|10) min left$")).Timeout();
+        await Expect(lease.GetByTestId("lease-heartbeat")).ToHaveTextAsync("beat just now").Timeout();
+        await session.ScreenshotAsync("lease.png");
+
+        // Nobody reads the abandoned task: the sweep returns it to todo, and the card says whose lease ran out.
+        await Expect(session.Card(abandoned).GetByTestId("lease-expired"))
+            .ToContainTextAsync($"{agentName}'s lease expired", new() { Timeout = 20000 }).Timeout();
+        await session.ExpectColumnAsync("todo", abandoned);
+        await Expect(session.Card(abandoned).GetByTestId("lease")).ToHaveCountAsync(0).Timeout();
         session.AssertNoConsoleProblems();
     }
 

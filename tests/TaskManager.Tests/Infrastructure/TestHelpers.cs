@@ -50,6 +50,15 @@ public static class TestHelpers
         return await response.Content.ReadFromJsonAsync<JsonElement>(Ct).Timeout();
     }
 
+    /// <summary>A new token of <paramref name="kind"/> (agent or person) with the write scope; its name starts with <paramref name="name"/>.</summary>
+    public static async Task<string> CreateTokenAsync(this HttpClient admin, string name, string kind = "agent")
+    {
+        var response = await admin.PostAsJsonAsync("/api/tokens",
+            new { name = $"{name}-{Guid.NewGuid():N}"[..20], scopes = new[] { "write" }, kind }, Ct).Timeout();
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        return (await response.ReadJsonAsync()).GetProperty("secret").GetString()!;
+    }
+
     public static async Task<JsonElement> ReadJsonAsync(this HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>(Ct).Timeout();
 

@@ -3,21 +3,38 @@ using Npgsql;
 using NpgsqlTypes;
 using TaskManager.Api.Database;
 using TaskManager.Api.Events;
+using TaskManager.Api.Tasks.Leases;
 
 namespace TaskManager.Api.Tasks.Claims;
 
 /// <summary>Filters of the claim, resolved.</summary>
 public sealed record ClaimFilter(Guid? ProjectId, string[]? Labels, string[]? Priorities);
 
+/// <summary>
+/// Who claims and under what lease: <see cref="LeaseSeconds"/> when the claim asks for a length of its own; otherwise
+/// an agent's lease lasts the project's <c>agentLeaseSeconds</c> and a person's does not expire.
+/// </summary>
+public sealed record Claimer(string Actor, string Assignee, bool IsAgent, int? LeaseSeconds);
+
+/// <summary>A claimed task and the latest handoff note left on it.</summary>
+public sealed record ClaimedTask(TaskRow Row, HandoffDto? Handoff);
+
 /// <summary>SQL for claiming: the best ready task, assigned and moved to doing in one transaction with its history event.</summary>
-public sealed class ClaimStore(NpgsqlDataSource dataSource, EventSignal signal)
+public sealed class ClaimStore(NpgsqlDataSource dataSource, EventSignal signal, LeaseStore leases)
 {
+    // Leases that ran out are expired before a claim picks (a sweep also runs every few seconds): the tasks they held are
+    // the first a claim should see. Bounded, so that a claim never waits for a large backlog.
+    private const int ExpiriesPerClaim = 20;
+
     /// <summary>
-    /// Assigns the best ready task to <paramref name="assignee"/> and moves it to the end of doing. Rows other claims
-    /// hold are skipped (SKIP LOCKED), so concurrent claimers each get a different task. Null when none is ready.
+    /// Assigns the best ready task to the claimer, moves it to the end of doing and gives the claimer a lease on it.
+    /// Rows other claims hold are skipped (SKIP LOCKED), so concurrent claimers each get a different task. Null when
+    /// none is ready.
     /// </summary>
-    public async Task<TaskRow?> ClaimAsync(ClaimFilter filter, string assignee, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct)
+    public async Task<ClaimedTask?> ClaimAsync(ClaimFilter filter, Claimer claimer, BeforeCommit<ClaimedTask>? beforeCommit, CancellationToken ct)
     {
+        await leases.ExpireDueAsync(filter.ProjectId, ExpiriesPerClaim, ct);
+        var (assignee, actor) = (claimer.Assignee, claimer.Actor);
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using var pick = new NpgsqlCommand($"""
@@ -55,9 +72,17 @@ public sealed class ClaimStore(NpgsqlDataSource dataSource, EventSignal signal)
         var claim = new NpgsqlBatchCommand("""
             UPDATE tasks SET status = 'doing', assignee = @assignee,
                 position = COALESCE((SELECT max(position) FROM tasks WHERE project_id = @project_id AND status = 'doing'), 0) + @gap,
+                lease_id = @lease_id, lease_holder = @actor, lease_seconds = lease.seconds,
+                lease_expires_at = now() + make_interval(secs => lease.seconds), lease_heartbeat_at = now(),
+                lease_expired_holder = NULL, lease_expired_at = NULL,
                 updated_at = now(), updated_by = @actor, version = version + 1
+            FROM (SELECT COALESCE(@lease_seconds,
+                      CASE WHEN @agent THEN (SELECT NULLIF(agent_lease_seconds, 0) FROM projects WHERE id = @project_id) END) AS seconds) lease
             WHERE id = @id
             """);
+        claim.Parameters.AddWithValue("lease_id", Guid.CreateVersion7());
+        claim.Parameters.AddWithValue("lease_seconds", NpgsqlDbType.Integer, (object?)claimer.LeaseSeconds ?? DBNull.Value);
+        claim.Parameters.AddWithValue("agent", claimer.IsAgent);
         claim.Parameters.AddWithValue("id", id);
         claim.Parameters.AddWithValue("project_id", projectId);
         claim.Parameters.AddWithValue("assignee", assignee);
@@ -77,11 +102,12 @@ public sealed class ClaimStore(NpgsqlDataSource dataSource, EventSignal signal)
             },
         };
         var row = (await TaskRows.WriteAndReReadAsync(batch, ct))!;
+        var claimed = new ClaimedTask(row, await LeaseStore.LatestHandoffAsync(connection, transaction, id, ct));
         if (beforeCommit is not null)
         {
-            await beforeCommit(transaction, row, ct);
+            await beforeCommit(transaction, claimed, ct);
         }
         await transaction.CommitAsync(signal, ct);
-        return row;
+        return claimed;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
+using TaskManager.Api.Tasks.Leases;
 
 namespace TaskManager.Api.Tasks.Ordering;
 
@@ -30,6 +31,10 @@ public static class OrderingApi
         if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
         {
             return badTarget;
+        }
+        if (LeaseRules.ReadHeader(http.Request, out var leaseId) is { } badLease)
+        {
+            return badLease;
         }
         var validation = new Validation();
         if (request.Before is not null && request.After is not null)
@@ -65,7 +70,7 @@ public static class OrderingApi
         {
             return refused;
         }
-        var result = await ordering.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), TaskRoute.RecordResponse(http), ct);
+        var result = await ordering.MoveAsync(reference, expectedVersion, request.Status, anchor, user.Actor(), TaskRoute.RecordResponse(http), ct, leaseId);
         return TaskRoute.ToHttp(result, task, http);
     }
 }

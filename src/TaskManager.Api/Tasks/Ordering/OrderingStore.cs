@@ -19,7 +19,7 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
     /// </summary>
     public Task<WriteResult<TaskRow>> MoveAsync(
         TaskReference reference, int? expectedVersion, TaskState? status, (TaskReference Task, bool After, string Field)? anchor,
-        string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
+        string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct, Guid? leaseId = null) =>
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, async (connection, transaction, current) =>
         {
             var target = status ?? current.Status;
@@ -106,7 +106,7 @@ public sealed class OrderingStore(NpgsqlDataSource dataSource, EventSignal signa
             TaskRows.AddReadyEvents(batch, actor, current, target);
             batch.BatchCommands.Add(TaskRows.ReRead(current.Id));
             return new WriteResult<TaskRow>.Done((await TaskRows.WriteAndReReadAsync(batch, ct))!);
-        }, ct, beforeCommit: beforeCommit);
+        }, ct, beforeCommit: beforeCommit, leaseId: leaseId);
 
     /// <summary>
     /// Each move into the same gap adds a decimal digit to the midpoint. Past <see cref="MaxPositionScale"/> digits

@@ -209,6 +209,16 @@ function Workspace({ onSignOut }) {
     }, 60);
   }
 
+  // Heartbeats renew leases without an event (they would flood history): the cards under a lease are read again now and
+  // then, so that their time left and last heartbeat stay true.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const leased = [...state.current.tasks.values()].filter(t => t.lease).map(t => t.id);
+      if (leased.length > 0 && document.visibilityState === 'visible') queueRefetch(leased);
+    }, 30000);
+    return () => clearInterval(timer);
+  }, []);
+
   function onEvent(event) {
     const { me, actors, tasks, projectKey } = state.current;
     if (event.actor && !actors.has(event.actor)) loadActors();

@@ -114,8 +114,45 @@ export function Card({ task, parentRef, actors, flash, onOpen, onKey }) {
           <span class="subtasks" title="Subtasks done">☑ ${task.subtasks.done}/${task.subtasks.total}</span>`}
         ${due && html`<span class=${overdue ? 'due overdue' : 'due'}>Due ${task.dueDate}</span>`}
       </div>
+      ${task.lease && html`<${Lease} lease=${task.lease} />`}
+      ${task.expiredLease && task.status === 'todo' && html`
+        <p class="lease lost" data-testid="lease-expired">${task.expiredLease.holder}'s lease expired ${ago(task.expiredLease.at)}</p>`}
       ${flash && html`<p class="flash" data-testid="flash" role="status">${flash.actor} · ${flash.what}</p>`}
     </li>`;
+}
+
+/** The claim a card is under: who holds it, how long it has left, when its holder was last heard from. */
+function Lease({ lease }) {
+  const now = useNow(lease.expiresAt ? 5000 : 30000);
+  const left = lease.expiresAt ? (new Date(lease.expiresAt) - now) / 1000 : null;
+  const late = left !== null && left <= 0;
+  return html`
+    <p class=${late ? 'lease late' : left !== null && left < 120 ? 'lease short' : 'lease'} data-testid="lease"
+       title=${lease.expiresAt ? `Lease runs out at ${new Date(lease.expiresAt).toLocaleString()}` : 'Held until released'}>
+      <span class="holder">Held by ${lease.holder}</span>
+      <span data-testid="lease-left">${left === null ? 'no expiry' : late ? 'expiring' : `${duration(left)} left`}</span>
+      ${lease.heartbeatAt && html`<span class="muted" data-testid="lease-heartbeat">beat ${ago(lease.heartbeatAt, now)}</span>`}
+    </p>`;
+}
+
+function useNow(every) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), every);
+    return () => clearInterval(timer);
+  }, [every]);
+  return now;
+}
+
+function duration(seconds) {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+function ago(at, now = Date.now()) {
+  const seconds = (now - new Date(at)) / 1000;
+  return seconds < 10 ? 'just now' : `${duration(seconds)} ago`;
 }
 
 export function Assignee({ name, actors }) {

@@ -187,6 +187,7 @@ export function TaskDialog({ project, taskRef, tasksById, actors, liveChange, on
           </section>`}
         <${Subtasks} task=${task} tasksById=${tasksById} project=${project} onOpen=${onOpen} onSaved=${onSaved} />
         <${Blockers} task=${task} onChanged=${t => { setTask(t); onSaved(t); }} />
+        <${Handoffs} task=${task} version=${liveChange?.eventId} />
         <${Comments} task=${task} actors=${actors} version=${liveChange?.eventId} />
         <${History} task=${task} version=${liveChange?.eventId} />`}
     <//>`;
@@ -300,7 +301,7 @@ function describeValue(value) {
 
 export function describeEvent(event) {
   const data = event.data ?? {};
-  if (data.changes) {
+  if (data.changes && event.kind !== 'lease.expired' && event.kind !== 'task.released') {
     return Object.entries(data.changes).map(([field, c]) => `${field}: ${describeValue(c.old)} → ${describeValue(c.new)}`).join('; ');
   }
   switch (event.kind) {
@@ -310,8 +311,31 @@ export function describeEvent(event) {
     case 'dependency.added': return `blocked by ${describeValue(data.blocker ?? data.blockerRef)}`;
     case 'dependency.removed': return `no longer blocked by ${describeValue(data.blocker ?? data.blockerRef)}`;
     case 'task.ready': return `ready: ${describeValue(data.unblockedBy)} is out of its way`;
+    case 'lease.expired': return `${describeValue(data.holder)}'s lease expired: back to todo`;
+    case 'task.released': return `released it: “${describeValue(data.summary)}”`;
     default: return event.kind.replace('.', ' ');
   }
+}
+
+/** Handoff notes left by those who released the task: what was done, what is left, where. Newest first. */
+function Handoffs({ task, version }) {
+  const [notes, setNotes] = useState([]);
+  useEffect(() => {
+    api('GET', `/api/tasks/${enc(task.ref)}/handoffs`).then(setNotes).catch(() => {});
+  }, [task.id, version, task.version]);
+  if (notes.length === 0) return null;
+  return html`
+    <section aria-labelledby="handoffs-heading">
+      <h3 id="handoffs-heading">Handoffs</h3>
+      <ol class="plain handoffs" data-testid="handoffs">${notes.map(n => html`
+        <li key=${n.id}>
+          <p><strong>${n.author}</strong> <time class="muted" datetime=${n.createdAt}>${new Date(n.createdAt).toLocaleString()}</time></p>
+          <p>${n.summary}</p>
+          ${n.remaining && html`<p><span class="muted">Left to do:</span> ${n.remaining}</p>`}
+          ${(n.branch || n.files.length > 0) && html`<p class="muted">${[n.branch, ...n.files].filter(Boolean).join(' · ')}</p>`}
+          ${n.links.length > 0 && html`<ul class="plain">${n.links.map(l => html`<li key=${l}><a href=${l} rel="noopener noreferrer" target="_blank">${l}</a></li>`)}</ul>`}
+        </li>`)}</ol>
+    </section>`;
 }
 
 function History({ task, version }) {
