@@ -21,8 +21,16 @@ public static class DonePolicy
                 statusCode: StatusCodes.Status403Forbidden, title: Title)
             : null;
 
+    /// <summary>
+    /// <see cref="Refused"/> for a write to an existing task: its project's policy is read only when the write could be
+    /// refused at all (an agent moving it into done).
+    /// </summary>
+    public static async Task<ProblemHttpResult?> RefusedForTaskAsync(
+        HttpContext http, TaskState? target, TaskReference task, ProjectStore projects, CancellationToken ct) =>
+        MayApply(http, target) ? Refused(http, target, await projects.PolicyOfTaskAsync(task, ct)) : null;
+
     /// <summary>Whether an agent's write could be refused by the policy at all: only then is the project's policy read.</summary>
-    public static bool MayApply(HttpContext http, TaskState? target) => target == TaskState.Done && http.Caller().Kind == ActorKind.Agent;
+    private static bool MayApply(HttpContext http, TaskState? target) => target == TaskState.Done && http.Caller().Kind == ActorKind.Agent;
 
     /// <summary>A 403 when an agent tries to set the policy: it binds agents, so only a person changes it.</summary>
     public static ProblemHttpResult? RefusedToChange(HttpContext http) =>

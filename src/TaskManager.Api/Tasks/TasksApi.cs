@@ -199,8 +199,7 @@ public static class TasksApi
         {
             return validation.Problem();
         }
-        if (DonePolicy.MayApply(http, request.Status.Value)
-            && DonePolicy.Refused(http, request.Status.Value, await projects.PolicyOfTaskAsync(reference, ct)) is { } refused)
+        if (await DonePolicy.RefusedForTaskAsync(http, request.Status.Value, reference, projects, ct) is { } refused)
         {
             return refused;
         }

@@ -55,7 +55,7 @@ public sealed class BoardTests(BoardFixture board)
     }
 
     [Fact]
-    public async Task A_person_sets_the_done_policy_in_the_project_dialog_and_the_done_column_says_people_only()
+    public async Task A_person_sets_the_done_policy_and_the_agent_lease_in_the_project_dialog_and_the_done_column_says_people_only()
     {
         var key = await _api.NewProjectAsync();
         await using var session = await board.OpenAsync();
@@ -66,6 +66,7 @@ public sealed class BoardTests(BoardFixture board)
         await page.GetByRole(AriaRole.Button, new() { Name = "Edit project", Exact = true }).ClickAsync().Timeout();
         var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Edit project", Exact = true });
         await dialog.GetByLabel("Only people move tasks to done").CheckAsync().Timeout();
+        await dialog.GetByLabel("Agent lease (minutes)").FillAsync("30").Timeout();
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Save project", Exact = true }).ClickAsync().Timeout();
         await Expect(dialog).ToBeHiddenAsync().Timeout();
 
@@ -74,6 +75,7 @@ public sealed class BoardTests(BoardFixture board)
         await Expect(session.Column("review").GetByTestId("people-only")).ToHaveCountAsync(0).Timeout();
         var project = await _api.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/projects/{key}", TestHelpers.Json, TestHelpers.Ct).Timeout();
         Assert.True(project.GetProperty("doneByPeopleOnly").GetBoolean());
+        Assert.Equal(1800, project.GetProperty("agentLeaseSeconds").GetInt32());
         session.AssertNoConsoleProblems();
     }
 

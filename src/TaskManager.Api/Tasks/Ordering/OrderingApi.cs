@@ -65,8 +65,7 @@ public static class OrderingApi
         {
             return validation.Problem();
         }
-        if (DonePolicy.MayApply(http, request.Status)
-            && DonePolicy.Refused(http, request.Status, await projects.PolicyOfTaskAsync(reference, ct)) is { } refused)
+        if (await DonePolicy.RefusedForTaskAsync(http, request.Status, reference, projects, ct) is { } refused)
         {
             return refused;
         }
