@@ -4,6 +4,7 @@ using TaskManager.Api.Comments;
 using TaskManager.Api.Database;
 using TaskManager.Api.Dependencies;
 using TaskManager.Api.Events;
+using TaskManager.Api.Plans;
 using TaskManager.Api.Http;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
@@ -24,6 +25,7 @@ builder.AddRateLimits();
 builder.AddProjects();
 builder.AddTasks();
 builder.AddDependencies();
+builder.AddPlans();
 builder.AddComments();
 builder.AddEvents();
 
@@ -46,6 +48,7 @@ app.MapClaimsApi();
 app.MapLeasesApi();
 app.MapOrderingApi();
 app.MapDependenciesApi();
+app.MapPlansApi();
 app.MapCommentsApi();
 app.MapEventsApi();
 

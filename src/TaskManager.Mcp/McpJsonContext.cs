@@ -27,6 +27,8 @@ namespace TaskManager.Mcp;
 [JsonSerializable(typeof(ClaimResult))]
 [JsonSerializable(typeof(HistoryPage))]
 [JsonSerializable(typeof(ProjectList))]
+[JsonSerializable(typeof(PlanTask[]))]
+[JsonSerializable(typeof(PlanDto))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(int?))]
 [JsonSerializable(typeof(bool?))]

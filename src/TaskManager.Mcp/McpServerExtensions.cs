@@ -37,7 +37,8 @@ public static class McpServerExtensions
             Workflow: claim_next_task (atomically gives you the best ready task, in doing) -> get_task ->
             work, logging progress with add_comment -> manage_task action=update status=review or done.
             Always pass expectedVersion from what you last read; on a version conflict, re-read and retry.
-            find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things.
+            find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things;
+            create_plan creates a whole plan (tasks, subtasks, blockers) in one call.
             A token that can only read sees only the reading tools.
             """,
     };
@@ -121,6 +122,7 @@ public static class McpServerExtensions
             .WithInvalidParamsErrors()
             .WithTools<TaskTools>(ToolJson)
             .WithTools<ProjectTools>(ToolJson)
+            .WithTools<PlanTools>(ToolJson)
             .WithResources<BoardResources>()
             .WithPrompts<WorkflowPrompts>()
             .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>

@@ -5,6 +5,7 @@ using TaskManager.Api.Auth;
 using TaskManager.Api.Comments;
 using TaskManager.Api.Dependencies;
 using TaskManager.Api.Events;
+using TaskManager.Api.Plans;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
 using TaskManager.Api.Tasks.Claims;
@@ -32,6 +33,8 @@ namespace TaskManager.Api.Http;
 [JsonSerializable(typeof(LeaseDto))]
 [JsonSerializable(typeof(HandoffDto[]))]
 [JsonSerializable(typeof(AddBlockerRequest))]
+[JsonSerializable(typeof(CreatePlanRequest))]
+[JsonSerializable(typeof(PlanDto))]
 [JsonSerializable(typeof(TaskDto[]))]
 [JsonSerializable(typeof(UpdateProjectRequest))]
 [JsonSerializable(typeof(CommentDto))]

@@ -10,6 +10,7 @@ using Npgsql;
 using TaskManager.Api.Auth;
 using TaskManager.Api.Comments;
 using TaskManager.Api.Database;
+using TaskManager.Api.Plans;
 using TaskManager.Api.Projects;
 using TaskManager.Api.Tasks;
 
@@ -294,6 +295,7 @@ internal sealed class IdempotencyFilter(IdempotencyStore store, IOptions<JsonOpt
         Created<ProjectDto> created => created.Location,
         Created<TaskDto> created => created.Location,
         Created<CommentDto> created => created.Location,
+        Created<PlanDto> created => created.Location,
         IStatusCodeHttpResult { StatusCode: StatusCodes.Status201Created } => throw new InvalidOperationException(
             $"{result.GetType()} is not listed in {nameof(IdempotencyFilter)}.{nameof(Location)}: its Location would be lost on replay."),
         _ => null,

@@ -43,12 +43,26 @@ public static class Problems
 /// <summary>Collects every field error of a request so the client sees them all at once.</summary>
 public sealed class Validation
 {
-    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _errors;
+    private readonly string _prefix;
+
+    public Validation() : this(new(StringComparer.Ordinal), "")
+    {
+    }
+
+    private Validation(Dictionary<string, List<string>> errors, string prefix) => (_errors, _prefix) = (errors, prefix);
 
     public bool IsValid => _errors.Count == 0;
 
+    /// <summary>
+    /// The errors of a nested object, named by their path (<c>tasks[0].title</c>), so that the validators of a field
+    /// serve it unchanged; they land in this collection.
+    /// </summary>
+    public Validation At(string path) => new(_errors, $"{_prefix}{path}.");
+
     public void Add(string field, string message)
     {
+        field = _prefix + field;
         if (!_errors.TryGetValue(field, out var messages))
         {
             _errors[field] = messages = [];

@@ -186,6 +186,22 @@ public static partial class ProjectsApi
 
     private static BeforeCommit<ProjectRow>? RecordResponse(HttpContext http) => http.RecordResponse<ProjectRow, ProjectDto>(ProjectDto.From, p => p.Version);
 
+    /// <summary>The project a new task names (key or id); a missing or unknown one is a validation error on <c>project</c>.</summary>
+    internal static async Task<ProjectRow?> FindRequiredAsync(string? project, ProjectStore projects, Validation validation, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(project))
+        {
+            validation.Add("project", "project is required: the project's key (e.g. WEB) or id.");
+            return null;
+        }
+        var row = await projects.FindAsync(project.Trim(), ct);
+        if (row is null)
+        {
+            validation.Add("project", $"Project '{project}' does not exist.");
+        }
+        return row;
+    }
+
     internal static string ValidateTitle(string? title, Validation validation, string field = "title")
     {
         var trimmed = title?.Trim() ?? "";

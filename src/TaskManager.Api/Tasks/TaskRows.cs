@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Npgsql;
 using TaskManager.Api.Database;
 using TaskManager.Api.Events;
@@ -136,6 +137,17 @@ internal static class TaskRows
     /// a column). Nothing waits for a row lock while holding a column (the rebalance skips locked rows).
     /// </summary>
     public static string ColumnSection(Guid projectId, TaskState status) => $"column:{projectId}:{Naming.SnakeCase(status)}";
+
+    /// <summary>The data of a task's <c>task.created</c> event: its values (the database adds its ref, once it is numbered).</summary>
+    public static JsonObject CreatedData(TaskChanges values) => new()
+    {
+        ["title"] = values.Title,
+        ["status"] = EventLog.ToNode(values.Status),
+        ["priority"] = EventLog.ToNode(values.Priority),
+        ["assignee"] = values.Assignee,
+        ["labels"] = EventLog.ToNode(values.Labels),
+        ["parentId"] = EventLog.ToNode(values.ParentId),
+    };
 
     /// <summary>Reads the task again, as a batch's last statement.</summary>
     public static NpgsqlBatchCommand ReRead(Guid id) => new($"{Select}\nWHERE t.id = @id") { Parameters = { new("id", id) } };

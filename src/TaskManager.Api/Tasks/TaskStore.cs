@@ -51,15 +51,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
         AddValues(insert.Parameters, values);
         insert.Parameters.AddWithValue("gap", TaskRows.PositionGap);
         insert.Parameters.AddWithValue("actor", actor);
-        var created = EventLog.Append(actor, EventKinds.TaskCreated, projectId, id, new JsonObject
-        {
-            ["title"] = values.Title,
-            ["status"] = EventLog.ToNode(values.Status),
-            ["priority"] = EventLog.ToNode(values.Priority),
-            ["assignee"] = values.Assignee,
-            ["labels"] = EventLog.ToNode(values.Labels),
-            ["parentId"] = EventLog.ToNode(values.ParentId),
-        },
+        var created = EventLog.Append(actor, EventKinds.TaskCreated, projectId, id, TaskRows.CreatedData(values),
         extraData: "(SELECT jsonb_build_object('ref', p.key || '-' || t.number) FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = @task_id)",
         onlyIf: "EXISTS (SELECT 1 FROM tasks WHERE id = @task_id)");
         await using var batch = new NpgsqlBatch(connection, transaction)

@@ -101,15 +101,7 @@ public static class TasksApi
         CreateTaskRequest request, TaskStore tasks, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
         var validation = new Validation();
-        ProjectRow? project = null;
-        if (string.IsNullOrWhiteSpace(request.Project))
-        {
-            validation.Add("project", "project is required: the project's key (e.g. WEB) or id.");
-        }
-        else if ((project = await projects.FindAsync(request.Project.Trim(), ct)) is null)
-        {
-            validation.Add("project", $"Project '{request.Project}' does not exist.");
-        }
+        var project = await ProjectsApi.FindRequiredAsync(request.Project, projects, validation, ct);
         var title = ProjectsApi.ValidateTitle(request.Title, validation);
         ProjectsApi.ValidateDescription(request.Description, validation);
         var assignee = ValidateAssignee(request.Assignee, validation);

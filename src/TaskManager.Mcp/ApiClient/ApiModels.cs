@@ -20,6 +20,11 @@ public sealed record CommentDto(Guid Id, string TaskRef, string Author, string B
 
 public sealed record EventDto(long Id, DateTimeOffset At, string Actor, string Kind, string ProjectKey, string? TaskRef, JsonElement Data);
 
+/// <summary>What a plan created: each task's name, ref and parent's ref, in plan order (the api also sends ids).</summary>
+public sealed record PlanDto(string Project, PlannedTask[] Tasks);
+
+public sealed record PlannedTask(string Name, string Ref, string? Parent);
+
 public sealed record Page<T>(T[] Items, string? NextCursor);
 
 public sealed record WhoAmI(string Name, string[] Scopes);

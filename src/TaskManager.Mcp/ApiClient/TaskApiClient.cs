@@ -64,6 +64,9 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         SendAsync(Json.TaskDto, HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(task)}/blockers/{Uri.EscapeDataString(blocker)}", null, ct,
             expectedVersion, idempotencyKey);
 
+    public Task<PlanDto> CreatePlanAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.PlanDto, HttpMethod.Post, "api/plans", body, ct, idempotencyKey: idempotencyKey);
+
     public Task<Page<CommentDto>> ListCommentsAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
         SendAsync(Json.PageCommentDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit, newestFirst), null, ct);
 

@@ -17,9 +17,10 @@ public sealed class WorkflowPrompts
         {feature}
 
         1. Call find_tasks with project={project} and a few words of the feature as query, so you do not duplicate existing tasks.
-        2. Create one task per independently finishable step with manage_task action=create (a clear title, a markdown
-           description with acceptance criteria, a priority, labels). Use parent for steps that belong to a larger task.
-        3. Where a step needs another one finished first, call manage_dependency action=add (task waits for blocker).
+        2. Call create_plan once with project={project}: one task per independently finishable step (a short name, a clear
+           title, a markdown description with acceptance criteria, a priority, labels), subtasks for steps that belong to
+           a larger task, and blockedBy naming the steps (or existing refs) that must be finished first.
+        3. If create_plan reports a problem, nothing was created: fix the task its path names and call it again.
         4. Finish with a short summary: the refs you created, in the order they can be done.
         """;
 

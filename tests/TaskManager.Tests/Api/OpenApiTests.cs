@@ -20,6 +20,7 @@ public sealed class OpenApiTests(AppFixture app)
         "ListProjects", "CreateProject", "GetProject", "UpdateProject", "ArchiveProject", "RestoreProject",
         "ListTasks", "CreateTask", "ClaimTask", "GetTask", "UpdateTask", "MoveTask", "ArchiveTask", "RestoreTask",
         "ListBlockers", "AddBlocker", "RemoveBlocker",
+        "CreatePlan",
         "ListComments", "AddComment",
         "TaskHistory", "ProjectHistory", "StreamEvents",
     ];

@@ -22,7 +22,7 @@ public sealed class McpToolsTests(AppFixture app)
         var readOnly = (await reader.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).Select(t => t.Name).Order();
         var refused = await CallAsync(reader, "manage_task", new() { ["action"] = "create", ["project"] = "WEB", ["title"] = "x" });
 
-        Assert.Equal(["add_comment", "claim_next_task", "find_projects", "find_tasks", "get_task", "manage_dependency",
+        Assert.Equal(["add_comment", "claim_next_task", "create_plan", "find_projects", "find_tasks", "get_task", "manage_dependency",
             "manage_project", "manage_task", "task_history"], all);
         Assert.Equal(["find_projects", "find_tasks", "get_task", "task_history"], readOnly);
         Assert.True(refused.IsError);
@@ -232,6 +232,8 @@ public sealed class McpToolsTests(AppFixture app)
     [InlineData("manage_task", """{"action":"create","project":"WEB","title":"x","requestId":"a\r\nX-Evil: 1"}""", "requestId")]
     [InlineData("get_task", """{"task":".."}""", "task '..' is not a task ref")]
     [InlineData("manage_project", """{"action":"update","project":"WEB","key":"NEW"}""", "key: not used by action=update")]
+    [InlineData("create_plan", """{"project":"WEB","tasks":[{"name":"a","title":"A","status":"done"}]}""", "'status'")]
+    [InlineData("create_plan", """{"project":"WEB","tasks":[{"name":"a","title":"A","blockedBy":["nope"]}]}""", "tasks[0].blockedBy[0]: 'nope' is neither")]
     public async Task Bad_arguments_are_tool_errors_that_name_the_argument(string tool, string arguments, string expected)
     {
         await using var agent = await ConnectAsync(app.AdminToken);
@@ -281,6 +283,35 @@ public sealed class McpToolsTests(AppFixture app)
         Assert.Equal(first.GetProperty("id").GetString(), second.GetProperty("id").GetString());
         var list = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}", TestHelpers.Ct).Timeout();
         Assert.Equal(1, list.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_plan_is_created_in_one_call_and_a_retry_with_the_same_request_id_creates_it_once()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var arguments = JsonSerializer.Deserialize<Dictionary<string, object?>>($$"""
+            {
+              "project": "{{key}}", "requestId": "plan-{{Guid.NewGuid()}}",
+              "tasks": [
+                { "name": "api", "title": "Build the API", "priority": "high", "labels": ["backend"], "blockedBy": ["schema"],
+                  "subtasks": [ { "name": "api-tests", "title": "Tests" } ] },
+                { "name": "schema", "title": "Design the schema" }
+              ]
+            }
+            """)!;
+
+        var first = Json(await CallAsync(agent, "create_plan", arguments));
+        var retry = Json(await CallAsync(agent, "create_plan", arguments));
+
+        Assert.Equal(first.GetRawText(), retry.GetRawText());
+        Assert.Equal([("api", $"{key}-1", null), ("api-tests", $"{key}-2", $"{key}-1"), ("schema", $"{key}-3", null)],
+            first.GetProperty("tasks").EnumerateArray().Select(t =>
+                (t.GetProperty("name").GetString(), t.GetProperty("ref").GetString(), t.TryGetProperty("parent", out var parent) ? parent.GetString() : null)));
+        var list = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}", TestHelpers.Ct).Timeout();
+        Assert.Equal(3, list.GetProperty("items").GetArrayLength());
+        var api = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1", TestHelpers.Ct).Timeout();
+        Assert.Equal(("high", $"{key}-3"), (api.GetProperty("priority").GetString(), api.GetProperty("blockedBy")[0].GetString()));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class TokenBudgetTests(AppFixture app)
     private static readonly Tokenizer Tokens = TiktokenTokenizer.CreateForModel("gpt-4o");
 
     [Theory]
-    [InlineData("all", 2_800)]       // 2,517 tokens (10,882 characters) on 2026-12-03
+    [InlineData("all", 3_200)]       // 2,910 tokens (12,545 characters) on 2026-12-03, with create_plan (393 of them)
     [InlineData("core", 1_750)]      // 1,565 (6,752)
     [InlineData("read-only", 950)]   // 835 (3,456)
     public async Task The_tool_list_of_each_tool_set_stays_within_its_budget(string toolSet, int budget)
