@@ -30,4 +30,11 @@ namespace TaskManager.Mcp;
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(int?))]
 [JsonSerializable(typeof(bool?))]
+[JsonSerializable(typeof(Status?))]
+[JsonSerializable(typeof(Status[]))]
+[JsonSerializable(typeof(Priority?))]
+[JsonSerializable(typeof(Priority[]))]
+[JsonSerializable(typeof(ManageTaskAction))]
+[JsonSerializable(typeof(ManageProjectAction))]
+[JsonSerializable(typeof(ManageDependencyAction))]
 public sealed partial class McpJsonContext : JsonSerializerContext;

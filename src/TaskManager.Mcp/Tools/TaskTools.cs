@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
@@ -32,11 +33,15 @@ public sealed record HistoryEntry(long Id, DateTimeOffset At, string Actor, stri
 
 public sealed record HistoryPage(HistoryEntry[] Events, string? NextCursor);
 
+[JsonConverter(typeof(WireEnumConverter<ManageTaskAction>))]
+public enum ManageTaskAction { Create, Update, Move, Archive, Restore }
+
+[JsonConverter(typeof(WireEnumConverter<ManageDependencyAction>))]
+public enum ManageDependencyAction { Add, Remove }
+
 [McpServerToolType]
 public sealed class TaskTools(TaskApiClient api)
 {
-    private static readonly string[] Statuses = ["todo", "doing", "review", "done"];
-    private static readonly string[] Priorities = ["low", "medium", "high", "critical"];
     private const int Recent = 10;
     private const int MaxSubtasks = 200;
 
@@ -46,10 +51,10 @@ public sealed class TaskTools(TaskApiClient api)
                  "and nextCursor when there are more.")]
     public async Task<TaskList> FindTasks(
         [Description("Project key (e.g. WEB) or id.")] string? project = null,
-        [Description("Statuses to include: todo, doing, review, done.")] string[]? status = null,
+        [Description("Statuses to include.")] Status[]? status = null,
         [Description("Exact assignee name.")] string? assignee = null,
         [Description("A label the task must have.")] string? label = null,
-        [Description("Priorities to include: low, medium, high, critical.")] string[]? priority = null,
+        [Description("Priorities to include.")] Priority[]? priority = null,
         [Description("Only tasks that are ready: todo, not archived, every blocker done.")] bool? ready = null,
         [Description("Words to search for in title and description.")] string? query = null,
         [Description("Parent task ref: only its subtasks.")] string? parent = null,
@@ -60,8 +65,8 @@ public sealed class TaskTools(TaskApiClient api)
     {
         var q = new ApiQuery()
             .With("project", project is null ? null : ToolInput.Project(project, "project", "find_tasks"))
-            .With("status", CheckAll(status, Statuses, "status"))
-            .With("priority", CheckAll(priority, Priorities, "priority"))
+            .With("status", Wire(status))
+            .With("priority", Wire(priority))
             .With("assignee", ToolInput.Optional(assignee, "assignee"))
             .With("label", ToolInput.Optional(label, "label"))
             .With("ready", ready)
@@ -81,13 +86,13 @@ public sealed class TaskTools(TaskApiClient api)
                  "Pass expectedVersion (from find_tasks or the last result) so you never overwrite someone else's change; " +
                  "on a version conflict, re-read the task and try again. Returns the whole task.")]
     public async Task<TaskDto> ManageTask(
-        [Description("create, update, move, archive or restore.")] string action,
+        [Description("What to do.")] ManageTaskAction action,
         [Description("The task (ref such as WEB-42, or id). Required except for create.")] string? task = null,
         [Description("Project key or id (create only).")] string? project = null,
         [Description("Title, 1 to 200 characters.")] string? title = null,
         [Description("Markdown description.")] string? description = null,
-        [Description("todo, doing, review or done.")] string? status = null,
-        [Description("low, medium, high or critical.")] string? priority = null,
+        [Description("The column.")] Status? status = null,
+        [Description("The priority.")] Priority? priority = null,
         [Description("Person or agent name; empty string to unassign.")] string? assignee = null,
         [Description("The full set of labels (replaces the current ones).")] string[]? labels = null,
         [Description("Due date, yyyy-MM-dd; empty string to clear.")] string? dueDate = null,
@@ -98,22 +103,18 @@ public sealed class TaskTools(TaskApiClient api)
         [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
-        var verb = action?.Trim().ToLowerInvariant();
-        if (verb is not ("create" or "update" or "move" or "archive" or "restore"))
-        {
-            throw new McpException($"action '{action}' is not one of create, update, move, archive, restore.");
-        }
-        var edits = verb is "create" or "update";
+        var verb = action.Wire();
+        var edits = action is ManageTaskAction.Create or ManageTaskAction.Update;
         ToolInput.OnlyFor(verb,
-            ("task", task, verb != "create"), ("project", project, verb == "create"),
-            ("title", title, edits), ("description", description, edits), ("status", status, edits || verb == "move"),
+            ("task", task, action != ManageTaskAction.Create), ("project", project, action == ManageTaskAction.Create),
+            ("title", title, edits), ("description", description, edits), ("status", status, edits || action == ManageTaskAction.Move),
             ("priority", priority, edits), ("assignee", assignee, edits), ("labels", labels, edits), ("dueDate", dueDate, edits),
-            ("parent", parent, edits), ("before", before, verb == "move"), ("after", after, verb == "move"),
-            ("expectedVersion", expectedVersion, verb != "create"));
+            ("parent", parent, edits), ("before", before, action == ManageTaskAction.Move), ("after", after, action == ManageTaskAction.Move),
+            ("expectedVersion", expectedVersion, action != ManageTaskAction.Create));
         var id = ToolInput.RequestId(requestId);
-        switch (verb)
+        switch (action)
         {
-            case "create":
+            case ManageTaskAction.Create:
                 if (string.IsNullOrWhiteSpace(project) || string.IsNullOrWhiteSpace(title))
                 {
                     throw new McpException("create needs project (key or id) and title.");
@@ -122,7 +123,7 @@ public sealed class TaskTools(TaskApiClient api)
                 body["project"] = ToolInput.Project(project, "project", verb);
                 return await ApiCalls.Write("manage_task", id, () => api.CreateTaskAsync(body, id, ct));
 
-            case "update":
+            case ManageTaskAction.Update:
                 var changes = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: true);
                 if (changes.Count == 0)
                 {
@@ -130,11 +131,11 @@ public sealed class TaskTools(TaskApiClient api)
                 }
                 return await ApiCalls.Write("manage_task", id, () => api.UpdateTaskAsync(ToolInput.Task(task, "task", verb), changes, expectedVersion, id, ct));
 
-            case "move":
+            case ManageTaskAction.Move:
                 var move = new JsonObject();
-                if (status is not null)
+                if (status is { } column)
                 {
-                    move["status"] = Check(status, Statuses, "status");
+                    move["status"] = column.Wire();
                 }
                 if (before is not null)
                 {
@@ -146,12 +147,13 @@ public sealed class TaskTools(TaskApiClient api)
                 }
                 return await ApiCalls.Write("manage_task", id, () => api.MoveTaskAsync(ToolInput.Task(task, "task", verb), move, expectedVersion, id, ct));
 
-            case "archive":
-            case "restore":
-                return await ApiCalls.Write("manage_task", id, () => api.ArchiveTaskAsync(ToolInput.Task(task, "task", verb), verb == "archive", expectedVersion, id, ct));
+            case ManageTaskAction.Archive:
+            case ManageTaskAction.Restore:
+                return await ApiCalls.Write("manage_task", id, () =>
+                    api.ArchiveTaskAsync(ToolInput.Task(task, "task", verb), action == ManageTaskAction.Archive, expectedVersion, id, ct));
 
             default:
-                throw new McpException($"action '{action}' is not one of create, update, move, archive, restore.");
+                throw new System.Diagnostics.UnreachableException($"manage_task action {action}");
         }
     }
 
@@ -181,7 +183,7 @@ public sealed class TaskTools(TaskApiClient api)
     public async Task<ClaimResult> ClaimNextTask(
         [Description("Only from this project (key or id).")] string? project = null,
         [Description("Only tasks with at least one of these labels.")] string[]? labels = null,
-        [Description("Only these priorities: low, medium, high, critical.")] string[]? priority = null,
+        [Description("Only these priorities.")] Priority[]? priority = null,
         [Description("Assign to this name instead of your token's name.")] string? assignee = null,
         [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
@@ -198,7 +200,7 @@ public sealed class TaskTools(TaskApiClient api)
         }
         if (priority is { Length: > 0 })
         {
-            body["priority"] = new JsonArray([.. CheckAll(priority, Priorities, "priority").Select(p => (JsonNode?)p)]);
+            body["priority"] = new JsonArray([.. Wire(priority).Select(p => (JsonNode?)p)]);
         }
         if (ToolInput.Optional(assignee, "assignee") is { } claimant)
         {
@@ -231,7 +233,7 @@ public sealed class TaskTools(TaskApiClient api)
      Description("action=add: the task becomes blocked by blocker (any project); refused if that would make a cycle. " +
                  "action=remove: the task no longer waits for blocker. A blocked task cannot move past todo until its blockers are done.")]
     public Task<TaskDto> ManageDependency(
-        [Description("add or remove.")] string action,
+        [Description("Add or remove the dependency.")] ManageDependencyAction action,
         [Description("The task that waits (ref or id).")] string task,
         [Description("The task it waits for (ref or id).")] string blocker,
         [Description("The waiting task's version you last saw (optional).")] int? expectedVersion = null,
@@ -239,14 +241,11 @@ public sealed class TaskTools(TaskApiClient api)
         CancellationToken ct = default)
     {
         var id = ToolInput.RequestId(requestId);
-        return action?.Trim().ToLowerInvariant() switch
-        {
-            "add" => ApiCalls.Write("manage_dependency", id, () =>
-                api.AddBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, id, ct)),
-            "remove" => ApiCalls.Write("manage_dependency", id, () =>
-                api.RemoveBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, id, ct)),
-            _ => throw new McpException($"action '{action}' is not one of add, remove."),
-        };
+        var waiting = ToolInput.Task(task, "task", action.Wire());
+        var blocking = ToolInput.Task(blocker, "blocker", action.Wire());
+        return ApiCalls.Write("manage_dependency", id, () => action == ManageDependencyAction.Add
+            ? api.AddBlockerAsync(waiting, blocking, expectedVersion, id, ct)
+            : api.RemoveBlockerAsync(waiting, blocking, expectedVersion, id, ct));
     }
 
     [McpServerTool(Name = "task_history", Title = "Read a task's history", ReadOnly = true, Idempotent = true),
@@ -262,7 +261,7 @@ public sealed class TaskTools(TaskApiClient api)
     }
 
     private static JsonObject Fields(
-        string? title, string? description, string? status, string? priority, string? assignee,
+        string? title, string? description, Status? status, Priority? priority, string? assignee,
         string[]? labels, string? dueDate, string? parent, bool clearWithEmpty)
     {
         var body = new JsonObject();
@@ -274,13 +273,13 @@ public sealed class TaskTools(TaskApiClient api)
         {
             body["description"] = description;
         }
-        if (status is not null)
+        if (status is { } column)
         {
-            body["status"] = Check(status, Statuses, "status");
+            body["status"] = column.Wire();
         }
-        if (priority is not null)
+        if (priority is { } rank)
         {
-            body["priority"] = Check(priority, Priorities, "priority");
+            body["priority"] = rank.Wire();
         }
         if (labels is not null)
         {
@@ -310,14 +309,5 @@ public sealed class TaskTools(TaskApiClient api)
         return body;
     }
 
-    internal static string Check(string value, string[] allowed, string field)
-    {
-        var normalized = value.Trim().ToLowerInvariant();
-        return allowed.Contains(normalized)
-            ? normalized
-            : throw new McpException($"{field} '{value}' is not one of {string.Join(", ", allowed)}.");
-    }
-
-    private static IEnumerable<string> CheckAll(string[]? values, string[] allowed, string field) =>
-        (values ?? []).Select(v => Check(v, allowed, field)).ToArray();
+    private static IEnumerable<string> Wire<T>(T[]? values) where T : struct, Enum => (values ?? []).Select(v => v.Wire());
 }

@@ -232,6 +232,11 @@ public sealed class McpToolsTests(AppFixture app)
     [InlineData("manage_task", """{"action":"create","project":"WEB","title":"x","requestId":"a\r\nX-Evil: 1"}""", "requestId")]
     [InlineData("get_task", """{"task":".."}""", "task '..' is not a task ref")]
     [InlineData("manage_project", """{"action":"update","project":"WEB","key":"NEW"}""", "key: not used by action=update")]
+    [InlineData("manage_task", """{"action":"delete","task":"WEB-1"}""", "action: 'delete' is not one of create, update, move, archive, restore.")]
+    [InlineData("manage_task", """{"action":"update","task":"WEB-1","status":"blocked"}""", "status: 'blocked' is not one of todo, doing, review, done.")]
+    [InlineData("find_tasks", """{"priority":["high","urgent"]}""", "priority[1]: 'urgent' is not one of low, medium, high, critical.")]
+    [InlineData("manage_dependency", """{"action":"link","task":"WEB-1","blocker":"WEB-2"}""", "action: 'link' is not one of add, remove.")]
+    [InlineData("manage_task", """{"action":"update","task":"WEB-1","priority":2}""", "priority: expected string, got integer 2.")]
     public async Task Bad_arguments_are_tool_errors_that_name_the_argument(string tool, string arguments, string expected)
     {
         await using var agent = await ConnectAsync(app.AdminToken);
@@ -241,6 +246,39 @@ public sealed class McpToolsTests(AppFixture app)
 
         Assert.True(result.IsError);
         Assert.Contains(expected, Text(result));
+    }
+
+    [Fact]
+    public async Task The_tool_schemas_list_the_allowed_actions_statuses_and_priorities()
+    {
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var tools = (await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).ToDictionary(t => t.Name);
+
+        string[] Allowed(string tool, string argument)
+        {
+            var schema = tools[tool].JsonSchema.GetProperty("properties").GetProperty(argument);
+            var values = schema.TryGetProperty("items", out var items) ? items.GetProperty("enum") : schema.GetProperty("enum");
+            return [.. values.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)];
+        }
+
+        Assert.Equal(["create", "update", "move", "archive", "restore"], Allowed("manage_task", "action"));
+        Assert.Equal(["create", "update", "archive", "restore"], Allowed("manage_project", "action"));
+        Assert.Equal(["add", "remove"], Allowed("manage_dependency", "action"));
+        Assert.Equal(["todo", "doing", "review", "done"], Allowed("manage_task", "status"));
+        Assert.Equal(["todo", "doing", "review", "done"], Allowed("find_tasks", "status"));
+        Assert.Equal(["low", "medium", "high", "critical"], Allowed("manage_task", "priority"));
+        Assert.Equal(["low", "medium", "high", "critical"], Allowed("claim_next_task", "priority"));
+    }
+
+    [Fact]
+    public async Task Enum_arguments_are_read_whatever_their_case()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var agent = await ConnectAsync(app.AdminToken);
+
+        var created = Json(await CallAsync(agent, "manage_task", new() { ["action"] = "Create", ["project"] = key, ["title"] = "Loud", ["priority"] = "CRITICAL" }));
+
+        Assert.Equal("critical", created.GetProperty("priority").GetString());
     }
 
     [Fact]
