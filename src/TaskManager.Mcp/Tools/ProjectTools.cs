@@ -1,9 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authorization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
+using TaskManager.Mcp.Auth;
 
 namespace TaskManager.Mcp.Tools;
 
@@ -40,6 +42,7 @@ public sealed class ProjectTools(TaskApiClient api)
     }
 
     [McpServerTool(Name = "manage_project", Title = "Create, update, archive or restore a project", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("action=create: needs key (2-10 upper-case letters, e.g. WEB) and title. action=update: changes the " +
                  "fields you pass (title, description, pinned, doneByPeopleOnly; the key is fixed). action=archive / restore. " +
                  "Pass expectedVersion to refuse the change if the project changed since you read it.")]

@@ -1,9 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authorization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
+using TaskManager.Mcp.Auth;
 
 namespace TaskManager.Mcp.Tools;
 
@@ -80,6 +82,7 @@ public sealed class TaskTools(TaskApiClient api)
     }
 
     [McpServerTool(Name = "manage_task", Title = "Create, update, move, archive or restore a task", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("action=create: needs project and title. action=update: changes only the fields you pass " +
                  "(an empty string clears assignee, dueDate or parent). action=move: status and/or before/after " +
                  "(a neighbour's ref in that column). action=archive / restore. " +
@@ -177,6 +180,7 @@ public sealed class TaskTools(TaskApiClient api)
     }
 
     [McpServerTool(Name = "claim_next_task", Title = "Claim the next ready task", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("Atomically picks the best ready task (highest priority, then board order; nothing blocking it), " +
                  "assigns it to you and moves it to doing. Safe when many agents claim at once: each gets a different task. " +
                  "Returns the task, or says that nothing is ready.")]
@@ -213,6 +217,7 @@ public sealed class TaskTools(TaskApiClient api)
     }
 
     [McpServerTool(Name = "add_comment", Title = "Add a comment to a task's work log", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("Appends a comment (markdown) to a task: log progress, decisions and results here; people reply here too.")]
     public Task<CommentDto> AddComment(
         [Description("The task: its ref (e.g. WEB-42) or id.")] string task,
@@ -230,6 +235,7 @@ public sealed class TaskTools(TaskApiClient api)
     }
 
     [McpServerTool(Name = "manage_dependency", Title = "Add or remove a blocked-by dependency", Destructive = false, Idempotent = true),
+     Authorize(Policy = WritePolicy.Name),
      Description("action=add: the task becomes blocked by blocker (any project); refused if that would make a cycle. " +
                  "action=remove: the task no longer waits for blocker. A blocked task cannot move past todo until its blockers are done.")]
     public Task<TaskDto> ManageDependency(

@@ -1,8 +1,13 @@
+extern alias mcp;
+
 using System.Net.Http.Json;
+using System.Reflection;
 using System.Text.Json;
 using Aspire.Hosting.Testing;
 using ModelContextProtocol.Client;
+using Microsoft.AspNetCore.Authorization;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using TaskManager.Tests.Infrastructure;
 
 namespace TaskManager.Tests.WholeApp;
@@ -26,7 +31,20 @@ public sealed class McpToolsTests(AppFixture app)
             "manage_project", "manage_task", "task_history"], all);
         Assert.Equal(["find_projects", "find_tasks", "get_task", "task_history"], readOnly);
         Assert.True(refused.IsError);
-        Assert.Contains("can only read", Text(refused));
+        Assert.Contains("can only read (it lacks the write scope)", Text(refused));
+    }
+
+    [Fact]
+    public void Every_tool_that_writes_requires_the_write_scope_through_the_SDKs_authorization()
+    {
+        var tools = typeof(mcp::TaskManager.Mcp.Tools.TaskTools).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods())
+            .Select(m => (Tool: m.GetCustomAttribute<McpServerToolAttribute>(), Policy: m.GetCustomAttribute<AuthorizeAttribute>()?.Policy))
+            .Where(t => t.Tool is not null)
+            .ToArray();
+
+        Assert.Equal(9, tools.Length);
+        Assert.All(tools, t => Assert.Equal(t.Tool!.ReadOnly ? null : "write", t.Policy));
     }
 
     [Fact]
@@ -157,12 +175,13 @@ public sealed class McpToolsTests(AppFixture app)
         var key = TestHelpers.NewProjectKey();
 
         var tools = await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout();
-        var hidden = await agent.CallToolAsync("manage_project", new Dictionary<string, object?> { ["action"] = "create", ["key"] = key, ["title"] = "Hidden" },
-            cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+        var hidden = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => agent.CallToolAsync("manage_project",
+            new Dictionary<string, object?> { ["action"] = "create", ["key"] = key, ["title"] = "Hidden" }, cancellationToken: TestHelpers.Ct).AsTask().Timeout());
 
         Assert.Equal(["add_comment", "claim_next_task", "find_tasks", "get_task", "manage_task"], tools.Select(t => t.Name).Order());
-        Assert.True(hidden.IsError);
-        Assert.Contains("'core' tool set", Text(hidden));
+        // Outside the tool set a tool does not exist on this server: the SDK's "Unknown tool".
+        Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, hidden.ErrorCode);
+        Assert.Contains("manage_project", hidden.Message);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _api.GetAsync($"/api/projects/{key}", TestHelpers.Ct).Timeout()).StatusCode);
         Assert.DoesNotContain("manage_project", agent.ServerInstructions);
     }
