@@ -23,7 +23,7 @@ public enum ManageProjectAction { Create, Update, Archive, Restore }
 [McpServerToolType]
 public sealed class ProjectTools(TaskApiClient api)
 {
-    [McpServerTool(Name = "find_projects", Title = "Find projects", ReadOnly = true, Idempotent = true),
+    [McpServerTool(Name = "find_projects", Title = "Find projects", UseStructuredContent = true, ReadOnly = true, Idempotent = true),
      Description("Lists projects (key such as WEB, title), pinned first; query searches key, title and description.")]
     public async Task<ProjectList> FindProjects(
         [Description("Words to search for.")] string? query = null,

@@ -41,13 +41,19 @@ public enum ManageTaskAction { Create, Update, Move, Archive, Restore }
 [JsonConverter(typeof(WireEnumConverter<ManageDependencyAction>))]
 public enum ManageDependencyAction { Add, Remove }
 
+/// <remarks>
+/// Structured content (an outputSchema in tools/list, structuredContent in the result) only on the list and log tools
+/// (find_tasks, find_projects, task_history, add_comment): their results are what a client pages through or shows as
+/// rows, and their schemas are small. The tools returning whole tasks would add 330 to 660 tokens of schema each to
+/// every session's tool list (all nine: 2,551 -> 4,805 tokens) for results the model reads as the same JSON text anyway.
+/// </remarks>
 [McpServerToolType]
 public sealed class TaskTools(TaskApiClient api)
 {
     private const int Recent = 10;
     private const int MaxSubtasks = 200;
 
-    [McpServerTool(Name = "find_tasks", Title = "Find tasks", ReadOnly = true, Idempotent = true),
+    [McpServerTool(Name = "find_tasks", Title = "Find tasks", UseStructuredContent = true, ReadOnly = true, Idempotent = true),
      Description("Finds tasks by project, status, assignee, label, priority, readiness or text. Returns compact rows " +
                  "(ref such as WEB-42, title, status, priority, assignee, labels, blockers, version) in board order, " +
                  "and nextCursor when there are more.")]
@@ -216,7 +222,7 @@ public sealed class TaskTools(TaskApiClient api)
             : new ClaimResult(task, $"Claimed {task.Ref}; it is now in doing and assigned to {task.Assignee}.");
     }
 
-    [McpServerTool(Name = "add_comment", Title = "Add a comment to a task's work log", Destructive = false),
+    [McpServerTool(Name = "add_comment", Title = "Add a comment to a task's work log", UseStructuredContent = true, Destructive = false),
      Authorize(Policy = WritePolicy.Name),
      Description("Appends a comment (markdown) to a task: log progress, decisions and results here; people reply here too.")]
     public Task<CommentDto> AddComment(
@@ -254,7 +260,7 @@ public sealed class TaskTools(TaskApiClient api)
             : api.RemoveBlockerAsync(waiting, blocking, expectedVersion, id, ct));
     }
 
-    [McpServerTool(Name = "task_history", Title = "Read a task's history", ReadOnly = true, Idempotent = true),
+    [McpServerTool(Name = "task_history", Title = "Read a task's history", UseStructuredContent = true, ReadOnly = true, Idempotent = true),
      Description("Every change to a task, oldest first: who, when, what (field: old -> new). Paged with nextCursor.")]
     public async Task<HistoryPage> TaskHistory(
         [Description("The task: its ref (e.g. WEB-42) or id.")] string task,

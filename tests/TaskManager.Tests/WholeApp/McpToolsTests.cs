@@ -290,6 +290,24 @@ public sealed class McpToolsTests(AppFixture app)
     }
 
     [Fact]
+    public async Task List_tools_return_structured_content_that_their_output_schema_describes()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _api.CreateTaskAsync(key, "Structured");
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var tools = (await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).ToDictionary(t => t.Name);
+
+        var found = await CallAsync(agent, "find_tasks", new() { ["project"] = key });
+
+        var schema = tools["find_tasks"].ProtocolTool.OutputSchema;
+        Assert.NotNull(schema);
+        Assert.True(schema.Value.GetProperty("properties").TryGetProperty("tasks", out _));
+        var structured = Assert.IsType<JsonElement>(found.StructuredContent);
+        Assert.Equal($"{key}-1", structured.GetProperty("tasks")[0].GetProperty("ref").GetString());
+        Assert.Equal("Structured", structured.GetProperty("tasks")[0].GetProperty("title").GetString());
+    }
+
+    [Fact]
     public async Task Enum_arguments_are_read_whatever_their_case()
     {
         var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;

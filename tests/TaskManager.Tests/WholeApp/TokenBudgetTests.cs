@@ -19,9 +19,11 @@ public sealed class TokenBudgetTests(AppFixture app)
     private static readonly Tokenizer Tokens = TiktokenTokenizer.CreateForModel("gpt-4o");
 
     [Theory]
-    [InlineData("all", 2_800)]       // 2,517 tokens (10,882 characters) on 2026-12-03
-    [InlineData("core", 1_750)]      // 1,565 (6,752)
-    [InlineData("read-only", 950)]   // 835 (3,456)
+    // 2,967 tokens (12,705 characters) on 2026-12-03, of which about 410 are the output schemas of the four tools with
+    // structured results (find_tasks, find_projects, task_history, add_comment); 2,551 without them.
+    [InlineData("all", 3_250)]
+    [InlineData("core", 2_000)]      // 1,800 (7,712); 1,585 without output schemas
+    [InlineData("read-only", 1_300)] // 1,181 (4,857); 835 without output schemas
     public async Task The_tool_list_of_each_tool_set_stays_within_its_budget(string toolSet, int budget)
     {
         await using var factory = new McpFactory(app.App.GetEndpoint("api", "http"), new Dictionary<string, string> { ["Mcp:ToolSet"] = toolSet });
@@ -57,7 +59,7 @@ public sealed class TokenBudgetTests(AppFixture app)
         var text = string.Join("\n", page.Content.OfType<TextContentBlock>().Select(c => c.Text));
 
         Assert.Contains($"{key}-50", text);
-        AssertWithin("find_tasks, 50 rows", text, 2_800); // 2,517 tokens (9,269 characters) on 2026-12-03
+        AssertWithin("find_tasks, 50 rows", text, 2_900); // 2,617 to 2,667 tokens (9,269 characters; the project key varies) on 2026-12-03
     }
 
     private static void AssertWithin(string what, string json, int budget)
