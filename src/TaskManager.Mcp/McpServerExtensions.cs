@@ -7,6 +7,7 @@ using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
 using TaskManager.Mcp.Auth;
+using TaskManager.Mcp.Completions;
 using TaskManager.Mcp.Prompts;
 using TaskManager.Mcp.Resources;
 using TaskManager.Mcp.Tools;
@@ -121,6 +122,7 @@ public static class McpServerExtensions
             .WithResources<BoardResources>()
             .WithPrompts<WorkflowPrompts>()
             .WithToolAccess()
+            .WithReferenceCompletions()
             .WithRequestFilters(filters => filters.AddCallToolFilter(next => async (context, ct) =>
             {
                 if (context.MatchedPrimitive is McpServerTool tool

@@ -308,6 +308,36 @@ public sealed class McpToolsTests(AppFixture app)
     }
 
     [Fact]
+    public async Task Completion_offers_project_keys_by_prefix_and_task_refs_for_prompt_and_resource_arguments()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        // Pinned projects are listed first: the projects other tests create cannot push this one past the pages read.
+        (await _api.SendRawAsync(HttpMethod.Patch, $"/api/projects/{key}", """{"pinned":true}""")).EnsureSuccessStatusCode();
+        for (var i = 1; i <= 12; i++)
+        {
+            await _api.CreateTaskAsync(key, $"Task {i}");
+        }
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var taskResource = new ResourceTemplateReference { Uri = "taskmanager://tasks/{task}" };
+
+        var keys = await CompleteAsync(agent, new PromptReference { Name = "work_next_task" }, "project", key[..5].ToLowerInvariant());
+        var boardKeys = await CompleteAsync(agent, new ResourceTemplateReference { Uri = "taskmanager://projects/{project}/board" }, "project", key);
+        var refs = await CompleteAsync(agent, taskResource, "task", $"{key}-1");
+        var refStarts = await CompleteAsync(agent, taskResource, "task", key[..5]);
+        var other = await CompleteAsync(agent, new PromptReference { Name = "plan_feature" }, "feature", "a");
+
+        Assert.Contains(key, keys);
+        Assert.All(keys, k => Assert.StartsWith(key[..5], k, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal([key], boardKeys);
+        Assert.Equal([$"{key}-1", $"{key}-10", $"{key}-11", $"{key}-12"], refs);
+        Assert.Contains($"{key}-", refStarts);
+        Assert.Empty(other);
+    }
+
+    private static async Task<IList<string>> CompleteAsync(McpClient client, Reference reference, string argument, string value) =>
+        (await client.CompleteAsync(reference, argument, value, cancellationToken: TestHelpers.Ct).AsTask().Timeout()).Completion.Values;
+
+    [Fact]
     public async Task Enum_arguments_are_read_whatever_their_case()
     {
         var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
