@@ -7,6 +7,7 @@ using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
 using TaskManager.Mcp.Auth;
+using TaskManager.Mcp.Completions;
 using TaskManager.Mcp.Prompts;
 using TaskManager.Mcp.Resources;
 using TaskManager.Mcp.Tools;
@@ -28,23 +29,22 @@ public static class McpServerExtensions
             task_history shows who changed what.
             """,
         "core" => """
-            Workflow: claim_next_task (atomically gives you the best ready task, in doing) -> get_task ->
-            work, logging progress with add_comment -> manage_task action=update status=review or done.
-            Always pass expectedVersion from what you last read; on a version conflict, re-read and retry.
-            find_tasks lists tasks.
+            Workflow: claim_next_task (atomically gives you the best ready task, in doing, under a lease) ->
+            get_task -> work, logging progress with add_comment -> manage_task action=update status=review or done.
+            Pass the claim's lease.id as leaseId to your writes; heartbeat keeps the lease during long work, or the
+            task goes back to todo. Stopping early: release_task with a handoff note. Always pass expectedVersion
+            from what you last read; on a version conflict, re-read and retry. find_tasks lists tasks.
             """,
         _ => """
-            Workflow: claim_next_task (atomically gives you the best ready task, in doing) -> get_task ->
-            work, logging progress with add_comment -> manage_task action=update status=review or done.
-            Always pass expectedVersion from what you last read; on a version conflict, re-read and retry.
-            find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things;
+            Workflow: claim_next_task (atomically gives you the best ready task, in doing, under a lease) ->
+            get_task -> work, logging progress with add_comment -> manage_task action=update status=review or done.
+            Pass the claim's lease.id as leaseId to your writes; heartbeat keeps the lease during long work, or the
+            task goes back to todo. Stopping early: release_task with a handoff note. Always pass expectedVersion
+            from what you last read; on a version conflict, re-read and retry. find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things;
             create_plan creates a whole plan (tasks, subtasks, blockers) in one call.
             A token that can only read sees only the reading tools.
             """,
     };
-
-    /// <summary>The tools an agent that only needs to pick up and finish work sees with <c>Mcp:ToolSet=core</c>.</summary>
-    private static readonly HashSet<string> CoreTools = ["find_tasks", "get_task", "claim_next_task", "manage_task", "add_comment"];
 
     /// <summary>
     /// Tool arguments and results: the SDK's default options, with our contracts first (Native AOT has no
@@ -106,13 +106,13 @@ public static class McpServerExtensions
         builder.Services.AddSingleton<ApiTokenHandler.TokenCache>();
         builder.Services.AddAuthentication(ApiTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiTokenHandler>(ApiTokenHandler.SchemeName, _ => { });
-        builder.Services.AddAuthorization();
+        builder.Services.AddAuthorization(WritePolicy.Add);
         return builder;
     }
 
     public static WebApplicationBuilder AddTaskManagerMcpServer(this WebApplicationBuilder builder)
     {
-        // The tool set (McpSettings: all, core or read-only; a token without the write scope always sees read-only).
+        // The tool set (McpSettings: all, core or read-only; a token without the write scope only sees the read-only tools).
         McpSettings.Add(builder.Services);
         builder.Services.AddOptions<McpServerOptions>().Configure<IOptions<McpSettings>>((options, settings) =>
             options.ServerInstructions = Instructions(settings.Value.ToolSet));
@@ -121,28 +121,17 @@ public static class McpServerExtensions
             .WithHttpTransport(options => options.Stateless = true)
             .WithInvalidParamsErrors()
             .WithTools<TaskTools>(ToolJson)
+            .WithTools<LeaseTools>(ToolJson)
             .WithTools<ProjectTools>(ToolJson)
             .WithTools<PlanTools>(ToolJson)
             .WithResources<BoardResources>()
             .WithPrompts<WorkflowPrompts>()
-            .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
+            .WithToolAccess()
+            .WithReferenceCompletions()
+            .WithRequestFilters(filters => filters.AddCallToolFilter(next => async (context, ct) =>
             {
-                var toolSet = ToolSetOf(context.Services);
-                var result = await next(context, ct);
-                result.Tools = [.. result.Tools.Where(tool => Offered(tool, context.User, toolSet))];
-                return result;
-            }).AddCallToolFilter(next => async (context, ct) =>
-            {
-                var toolSet = ToolSetOf(context.Services);
-                if (context.MatchedPrimitive is McpServerTool tool && !Offered(tool.ProtocolTool, context.User, toolSet))
-                {
-                    var why = InToolSet(tool.ProtocolTool, toolSet)
-                        ? "your token can only read."
-                        : $"this server offers the '{toolSet}' tool set.";
-                    return ErrorResult($"Tool '{tool.ProtocolTool.Name}' is not available to you: {why}");
-                }
-                if (context.MatchedPrimitive is McpServerTool checkedTool
-                    && ArgumentCheck.Problem(checkedTool.ProtocolTool, context.Params?.Arguments) is { } problem)
+                if (context.MatchedPrimitive is McpServerTool tool
+                    && ArgumentCheck.Problem(tool.ProtocolTool, context.Params?.Arguments) is { } problem)
                 {
                     return ErrorResult(problem);
                 }
@@ -159,24 +148,9 @@ public static class McpServerExtensions
         return builder;
     }
 
-    private static string ToolSetOf(IServiceProvider? services) =>
-        (services ?? throw new InvalidOperationException("An MCP request without services.")).GetRequiredService<IOptions<McpSettings>>().Value.ToolSet;
-
-    private static CallToolResult ErrorResult(string text) =>
+    /// <summary>A tool error: a result the model reads (isError), not a JSON-RPC error.</summary>
+    internal static CallToolResult ErrorResult(string text) =>
         new() { IsError = true, Content = [new TextContentBlock { Text = text }] };
-
-    private static bool IsReadOnly(Tool tool) => tool.Annotations?.ReadOnlyHint == true;
-
-    private static bool InToolSet(Tool tool, string toolSet) => toolSet switch
-    {
-        "core" => CoreTools.Contains(tool.Name),
-        "read-only" => IsReadOnly(tool),
-        _ => true,
-    };
-
-    /// <summary>In the server's tool set, and a write tool only for a token with the write scope.</summary>
-    private static bool Offered(Tool tool, System.Security.Claims.ClaimsPrincipal? user, string toolSet) =>
-        InToolSet(tool, toolSet) && (IsReadOnly(tool) || user?.HasClaim("scope", "write") == true);
 
     /// <summary>
     /// Refuses browser requests from other sites (DNS rebinding, cross-site calls): an <c>Origin</c>, when sent, must be

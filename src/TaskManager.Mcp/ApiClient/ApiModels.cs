@@ -8,13 +8,23 @@ public sealed record TaskDto(
     Guid Id, string Ref, Guid ProjectId, string ProjectKey, int Number, Guid? ParentId, string Title, string Description,
     string Status, string Priority, string? Assignee, string[] Labels, DateOnly? DueDate, string[] BlockedBy, bool Ready,
     SubtaskProgress? Subtasks, DateTimeOffset? ArchivedAt, string? ArchivedBy, DateTimeOffset CreatedAt, string CreatedBy,
-    DateTimeOffset UpdatedAt, string UpdatedBy, int Version);
+    DateTimeOffset UpdatedAt, string UpdatedBy, int Version, LeaseDto? Lease = null, ExpiredLeaseDto? ExpiredLease = null,
+    HandoffDto? Handoff = null);
+
+/// <summary>The claim a task is under; its id only in answers to the holder's claim and heartbeats.</summary>
+public sealed record LeaseDto(Guid? Id, string Holder, DateTimeOffset? ExpiresAt, DateTimeOffset? HeartbeatAt, int? Seconds, bool Expired);
+
+public sealed record ExpiredLeaseDto(string Holder, DateTimeOffset At);
+
+/// <summary>A note left by whoever released the task: what was done, what is left, where.</summary>
+public sealed record HandoffDto(Guid Id, string Author, DateTimeOffset CreatedAt, string Summary, string Remaining, string[] Files, string? Branch, string[] Links);
 
 public sealed record SubtaskProgress(int Total, int Done);
 
 public sealed record ProjectDto(
     Guid Id, string Key, string Title, string Description, bool Pinned, DateTimeOffset? ArchivedAt,
-    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version, bool DoneByPeopleOnly);
+    DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset UpdatedAt, string UpdatedBy, int Version, bool DoneByPeopleOnly,
+    int AgentLeaseSeconds);
 
 public sealed record CommentDto(Guid Id, string TaskRef, string Author, string Body, DateTimeOffset CreatedAt);
 

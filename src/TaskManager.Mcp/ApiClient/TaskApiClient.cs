@@ -40,14 +40,23 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<TaskDto> CreateTaskAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
         SendAsync(Json.TaskDto, HttpMethod.Post, "api/tasks", body, ct, idempotencyKey: idempotencyKey);
 
-    public Task<TaskDto> UpdateTaskAsync(string task, JsonObject body, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Patch, $"api/tasks/{Uri.EscapeDataString(task)}", body, ct, expectedVersion, idempotencyKey);
+    public Task<TaskDto> UpdateTaskAsync(string task, JsonObject body, int? expectedVersion, Guid? leaseId, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Patch, $"api/tasks/{Uri.EscapeDataString(task)}", body, ct, expectedVersion, idempotencyKey, leaseId: leaseId);
 
     public Task<TaskDto> ArchiveTaskAsync(string task, bool archive, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
         SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/{(archive ? "archive" : "restore")}", null, ct, expectedVersion, idempotencyKey);
 
-    public Task<TaskDto> MoveTaskAsync(string task, JsonObject body, int? expectedVersion, string idempotencyKey, CancellationToken ct) =>
-        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion, idempotencyKey);
+    public Task<TaskDto> MoveTaskAsync(string task, JsonObject body, int? expectedVersion, Guid? leaseId, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/move", body, ct, expectedVersion, idempotencyKey, leaseId: leaseId);
+
+    public Task<LeaseDto> HeartbeatAsync(string task, Guid? leaseId, CancellationToken ct) =>
+        SendAsync(Json.LeaseDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/heartbeat", null, ct, leaseId: leaseId);
+
+    public Task<TaskDto> ReleaseTaskAsync(string task, JsonObject handoff, Guid? leaseId, string idempotencyKey, CancellationToken ct) =>
+        SendAsync(Json.TaskDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/release", handoff, ct, idempotencyKey: idempotencyKey, leaseId: leaseId);
+
+    public Task<HandoffDto[]> ListHandoffsAsync(string task, CancellationToken ct) =>
+        SendAsync(Json.HandoffDtoArray, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/handoffs", null, ct);
 
     /// <summary>The claimed task, or null when nothing is ready (the api answers 204).</summary>
     public Task<TaskDto?> ClaimTaskAsync(JsonObject body, string idempotencyKey, CancellationToken ct) =>
@@ -70,9 +79,9 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
     public Task<Page<CommentDto>> ListCommentsAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
         SendAsync(Json.PageCommentDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/comments" + Paged(cursor, limit, newestFirst), null, ct);
 
-    public Task<CommentDto> AddCommentAsync(string task, string body, string idempotencyKey, CancellationToken ct) =>
+    public Task<CommentDto> AddCommentAsync(string task, string body, Guid? leaseId, string idempotencyKey, CancellationToken ct) =>
         SendAsync(Json.CommentDto, HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(task)}/comments", new JsonObject { ["body"] = body }, ct,
-            idempotencyKey: idempotencyKey);
+            idempotencyKey: idempotencyKey, leaseId: leaseId);
 
     public Task<Page<EventDto>> TaskHistoryAsync(string task, string? cursor, int limit, bool newestFirst, CancellationToken ct) =>
         SendAsync(Json.PageEventDto, HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(task)}/history" + Paged(cursor, limit, newestFirst), null, ct);
@@ -98,7 +107,7 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
 
     private async Task<T> SendAsync<T>(
         JsonTypeInfo<T> type, HttpMethod method, string path, JsonObject? body, CancellationToken ct,
-        int? expectedVersion = null, string? idempotencyKey = null, string? bearerToken = null)
+        int? expectedVersion = null, string? idempotencyKey = null, string? bearerToken = null, Guid? leaseId = null)
     {
         using var request = new HttpRequestMessage(method, path);
         var authorization = bearerToken is null
@@ -116,6 +125,10 @@ public sealed class TaskApiClient(HttpClient http, IHttpContextAccessor context)
         {
             // Validating Add: a key with line breaks must never become a second header.
             request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+        if (leaseId is { } lease)
+        {
+            request.Headers.Add("Lease-Id", lease.ToString());
         }
         if (body is not null)
         {

@@ -23,6 +23,9 @@ public sealed class ApiTokenHandler(
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiToken";
+
+    /// <summary>One claim per scope of the token, as the api names them (<c>read</c>, <c>write</c>).</summary>
+    public const string ScopeClaim = "scope";
     private const string ApiUnavailableItem = "auth:api-unavailable";
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
 
@@ -60,7 +63,7 @@ public sealed class ApiTokenHandler(
         }
 
         var claims = new List<Claim> { new(ClaimTypes.Name, who.Name) };
-        claims.AddRange(who.Scopes.Select(s => new Claim("scope", s)));
+        claims.AddRange(who.Scopes.Select(s => new Claim(ScopeClaim, s)));
         return AuthenticateResult.Success(new AuthenticationTicket(
             new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
     }

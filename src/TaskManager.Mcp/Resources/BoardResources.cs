@@ -11,7 +11,6 @@ namespace TaskManager.Mcp.Resources;
 [McpServerResourceType]
 public sealed class BoardResources(TaskApiClient api)
 {
-    private static readonly string[] Columns = ["todo", "doing", "review", "done"];
     private const int TasksPerColumn = 15;
 
     [McpServerResource(UriTemplate = "taskmanager://projects/{project}/board", Name = "project_board", Title = "Project board", MimeType = "text/markdown"),
@@ -20,7 +19,7 @@ public sealed class BoardResources(TaskApiClient api)
     {
         var info = await Read(() => api.GetProjectAsync(ToolInput.Project(project, "project", "project_board"), ct));
         var board = new StringBuilder($"# {info.Key}: {info.Title}{(info.ArchivedAt is null ? "" : " (archived)")}\n");
-        foreach (var column in Columns)
+        foreach (var column in Enum.GetValues<Status>().Select(s => s.Wire()))
         {
             var page = await Read(() => api.FindTasksAsync(
                 new ApiQuery().With("project", info.Key).With("status", column).With("limit", TasksPerColumn), ct));

@@ -5,8 +5,8 @@ namespace TaskManager.Mcp.Tools;
 
 /// <summary>
 /// Checks a tool call's arguments against the tool's input schema before binding, so that the model hears which
-/// argument is wrong ("limit: expected integer, got string") instead of a .NET conversion message, and so that a
-/// misspelt argument is an error rather than silently ignored.
+/// argument is wrong ("limit: expected integer, got string", "status: 'blocked' is not one of todo, doing, review, done")
+/// instead of a .NET conversion message, and so that a misspelt argument is an error rather than silently ignored.
 /// </summary>
 public static class ArgumentCheck
 {
@@ -83,12 +83,30 @@ public static class ArgumentCheck
             // Tool parameters are 32-bit integers.
             return $"{Shorten(value)} is out of range.";
         }
-        return fits ? null : $"expected {string.Join(" or ", allowed.Where(t => t != "null"))}, got {(actual == "null" ? "null" : $"{actual} {Shorten(value)}")}.";
+        if (!fits)
+        {
+            return $"expected {string.Join(" or ", allowed.Where(t => t != "null"))}, got {(actual == "null" ? "null" : $"{actual} {Shorten(value)}")}.";
+        }
+        return actual == "string" ? NotAllowed(schema, value.GetString()!) : null;
     }
 
-    private static string Shorten(JsonElement value)
+    /// <summary>
+    /// A value outside the schema's <c>enum</c> (an enum parameter: action, status, priority), named with the allowed
+    /// values; binding would only say that it "could not be converted". Case is forgiven, as binding forgives it.
+    /// </summary>
+    private static string? NotAllowed(JsonElement schema, string value)
     {
-        var text = value.GetRawText();
-        return text.Length > 40 ? text[..40] + "…" : text;
+        if (!schema.TryGetProperty("enum", out var values) || values.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        var allowed = values.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!).ToArray();
+        return allowed.Contains(value, StringComparer.OrdinalIgnoreCase)
+            ? null
+            : $"'{Shorten(value)}' is not one of {string.Join(", ", allowed)}.";
     }
+
+    private static string Shorten(JsonElement value) => Shorten(value.GetRawText());
+
+    private static string Shorten(string text) => text.Length > 40 ? text[..40] + "…" : text;
 }

@@ -2,8 +2,10 @@ using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authorization;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
+using TaskManager.Mcp.Auth;
 
 namespace TaskManager.Mcp.Tools;
 
@@ -16,7 +18,7 @@ public sealed record PlanTask(
     [property: Description("Unique in the plan, e.g. api-tests; blockedBy uses it.")] string Name,
     string Title,
     [property: Description("Markdown.")] string? Description = null,
-    [property: Description("low, medium, high or critical.")] string? Priority = null,
+    Priority? Priority = null,
     string[]? Labels = null,
     string? Assignee = null,
     [property: Description("yyyy-MM-dd.")] string? DueDate = null,
@@ -27,6 +29,7 @@ public sealed record PlanTask(
 public sealed class PlanTools(TaskApiClient api)
 {
     [McpServerTool(Name = "create_plan", Title = "Create a plan of tasks", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("Creates a tree of tasks in todo in one step, all or none: subtasks nest, blockedBy links tasks by name. " +
                  "Returns each name's ref.")]
     public async Task<PlanDto> CreatePlan(

@@ -1,8 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authorization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
+using TaskManager.Mcp.Auth;
 
 namespace TaskManager.Mcp.Tools;
 
@@ -14,10 +17,13 @@ public sealed record ProjectSummary(string Key, string Title, bool Pinned, bool 
 
 public sealed record ProjectList(ProjectSummary[] Projects, string? NextCursor);
 
+[JsonConverter(typeof(WireEnumConverter<ManageProjectAction>))]
+public enum ManageProjectAction { Create, Update, Archive, Restore }
+
 [McpServerToolType]
 public sealed class ProjectTools(TaskApiClient api)
 {
-    [McpServerTool(Name = "find_projects", Title = "Find projects", ReadOnly = true, Idempotent = true),
+    [McpServerTool(Name = "find_projects", Title = "Find projects", UseStructuredContent = true, ReadOnly = true, Idempotent = true),
      Description("Lists projects (key such as WEB, title), pinned first; query searches key, title and description.")]
     public async Task<ProjectList> FindProjects(
         [Description("Words to search for.")] string? query = null,
@@ -36,31 +42,30 @@ public sealed class ProjectTools(TaskApiClient api)
     }
 
     [McpServerTool(Name = "manage_project", Title = "Create, update, archive or restore a project", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("action=create: needs key (2-10 upper-case letters, e.g. WEB) and title. action=update: changes the " +
-                 "fields you pass (title, description, pinned, doneByPeopleOnly; the key is fixed). action=archive / restore. " +
+                 "fields you pass (title, description, pinned, doneByPeopleOnly, agentLeaseSeconds; the key is fixed). action=archive / restore. " +
                  "Pass expectedVersion to refuse the change if the project changed since you read it.")]
     public async Task<ProjectDto> ManageProject(
-        [Description("create, update, archive or restore.")] string action,
+        [Description("What to do.")] ManageProjectAction action,
         [Description("The project (key or id). Required except for create.")] string? project = null,
         [Description("create: the new project's key, 2-10 upper-case letters.")] string? key = null,
         [Description("Title, 1 to 200 characters.")] string? title = null,
         [Description("Markdown description.")] string? description = null,
         [Description("Pinned projects are listed first.")] bool? pinned = null,
         [Description("Done policy: true lets only people move tasks to done (agents stop at review). Only a person may set it.")] bool? doneByPeopleOnly = null,
+        [Description("Seconds an agent's claim lasts without a write or heartbeat (0: no expiry).")] int? agentLeaseSeconds = null,
         [Description("The version you last saw.")] int? expectedVersion = null,
         [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
-        var verb = action?.Trim().ToLowerInvariant();
-        if (verb is not ("create" or "update" or "archive" or "restore"))
-        {
-            throw new McpException($"action '{action}' is not one of create, update, archive, restore.");
-        }
-        var edits = verb is "create" or "update";
+        var verb = action.Wire();
+        var edits = action is ManageProjectAction.Create or ManageProjectAction.Update;
         ToolInput.OnlyFor(verb,
-            ("project", project, verb != "create"), ("key", key, verb == "create"), ("title", title, edits),
+            ("project", project, action != ManageProjectAction.Create), ("key", key, action == ManageProjectAction.Create), ("title", title, edits),
             ("description", description, edits), ("pinned", pinned, edits), ("doneByPeopleOnly", doneByPeopleOnly, edits),
-            ("expectedVersion", expectedVersion, verb != "create"));
+            ("agentLeaseSeconds", agentLeaseSeconds, edits),
+            ("expectedVersion", expectedVersion, action != ManageProjectAction.Create));
         var id = ToolInput.RequestId(requestId);
         var body = new JsonObject();
         if (title is not null)
@@ -75,30 +80,35 @@ public sealed class ProjectTools(TaskApiClient api)
         {
             body["pinned"] = pinned.Value;
         }
+        if (agentLeaseSeconds is not null)
+        {
+            body["agentLeaseSeconds"] = agentLeaseSeconds.Value;
+        }
         if (doneByPeopleOnly is not null)
         {
             body["doneByPeopleOnly"] = doneByPeopleOnly.Value;
         }
-        switch (verb)
+        switch (action)
         {
-            case "create":
+            case ManageProjectAction.Create:
                 if (string.IsNullOrWhiteSpace(key) || string.IsNullOrWhiteSpace(title))
                 {
                     throw new McpException("create needs key (e.g. WEB) and title.");
                 }
                 body["key"] = key;
                 return await ApiCalls.Write("manage_project", id, () => api.CreateProjectAsync(body, id, ct));
-            case "update":
+            case ManageProjectAction.Update:
                 if (body.Count == 0)
                 {
-                    throw new McpException("update needs at least one of title, description, pinned, doneByPeopleOnly.");
+                    throw new McpException("update needs at least one of title, description, pinned, doneByPeopleOnly, agentLeaseSeconds.");
                 }
                 return await ApiCalls.Write("manage_project", id, () => api.UpdateProjectAsync(ToolInput.Project(project, "project", verb), body, expectedVersion, id, ct));
-            case "archive":
-            case "restore":
-                return await ApiCalls.Write("manage_project", id, () => api.ArchiveProjectAsync(ToolInput.Project(project, "project", verb), verb == "archive", expectedVersion, id, ct));
+            case ManageProjectAction.Archive:
+            case ManageProjectAction.Restore:
+                return await ApiCalls.Write("manage_project", id, () =>
+                    api.ArchiveProjectAsync(ToolInput.Project(project, "project", verb), action == ManageProjectAction.Archive, expectedVersion, id, ct));
             default:
-                throw new McpException($"action '{action}' is not one of create, update, archive, restore.");
+                throw new System.Diagnostics.UnreachableException($"manage_project action {action}");
         }
     }
 

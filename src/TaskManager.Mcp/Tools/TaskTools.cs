@@ -1,8 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authorization;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
 using TaskManager.Mcp.ApiClient;
+using TaskManager.Mcp.Auth;
 
 namespace TaskManager.Mcp.Tools;
 
@@ -20,7 +23,8 @@ public sealed record TaskList(TaskSummary[] Tasks, string? NextCursor);
 /// <summary>A task with what an agent needs around it.</summary>
 /// <summary>A task with what an agent needs around it: recent comments and history are the latest, oldest first.</summary>
 public sealed record TaskDetail(
-    TaskDto Task, TaskSummary[] Subtasks, bool MoreSubtasks, TaskSummary[] Blockers, CommentDto[] RecentComments, HistoryEntry[] RecentHistory);
+    TaskDto Task, TaskSummary[] Subtasks, bool MoreSubtasks, TaskSummary[] Blockers, CommentDto[] RecentComments, HistoryEntry[] RecentHistory,
+    HandoffDto[] Handoffs);
 
 public sealed record ClaimResult(TaskDto? Task, string Message);
 
@@ -32,24 +36,34 @@ public sealed record HistoryEntry(long Id, DateTimeOffset At, string Actor, stri
 
 public sealed record HistoryPage(HistoryEntry[] Events, string? NextCursor);
 
+[JsonConverter(typeof(WireEnumConverter<ManageTaskAction>))]
+public enum ManageTaskAction { Create, Update, Move, Archive, Restore }
+
+[JsonConverter(typeof(WireEnumConverter<ManageDependencyAction>))]
+public enum ManageDependencyAction { Add, Remove }
+
+/// <remarks>
+/// Structured content (an outputSchema in tools/list, structuredContent in the result) only on the list and log tools
+/// (find_tasks, find_projects, task_history, add_comment): their results are what a client pages through or shows as
+/// rows, and their schemas are small. The tools returning whole tasks would add 330 to 660 tokens of schema each to
+/// every session's tool list (all nine: 2,551 -> 4,805 tokens) for results the model reads as the same JSON text anyway.
+/// </remarks>
 [McpServerToolType]
 public sealed class TaskTools(TaskApiClient api)
 {
-    private static readonly string[] Statuses = ["todo", "doing", "review", "done"];
-    private static readonly string[] Priorities = ["low", "medium", "high", "critical"];
     private const int Recent = 10;
     private const int MaxSubtasks = 200;
 
-    [McpServerTool(Name = "find_tasks", Title = "Find tasks", ReadOnly = true, Idempotent = true),
+    [McpServerTool(Name = "find_tasks", Title = "Find tasks", UseStructuredContent = true, ReadOnly = true, Idempotent = true),
      Description("Finds tasks by project, status, assignee, label, priority, readiness or text. Returns compact rows " +
                  "(ref such as WEB-42, title, status, priority, assignee, labels, blockers, version) in board order, " +
                  "and nextCursor when there are more.")]
     public async Task<TaskList> FindTasks(
         [Description("Project key (e.g. WEB) or id.")] string? project = null,
-        [Description("Statuses to include: todo, doing, review, done.")] string[]? status = null,
+        [Description("Statuses to include.")] Status[]? status = null,
         [Description("Exact assignee name.")] string? assignee = null,
         [Description("A label the task must have.")] string? label = null,
-        [Description("Priorities to include: low, medium, high, critical.")] string[]? priority = null,
+        [Description("Priorities to include.")] Priority[]? priority = null,
         [Description("Only tasks that are ready: todo, not archived, every blocker done.")] bool? ready = null,
         [Description("Words to search for in title and description.")] string? query = null,
         [Description("Parent task ref: only its subtasks.")] string? parent = null,
@@ -60,8 +74,8 @@ public sealed class TaskTools(TaskApiClient api)
     {
         var q = new ApiQuery()
             .With("project", project is null ? null : ToolInput.Project(project, "project", "find_tasks"))
-            .With("status", CheckAll(status, Statuses, "status"))
-            .With("priority", CheckAll(priority, Priorities, "priority"))
+            .With("status", Wire(status))
+            .With("priority", Wire(priority))
             .With("assignee", ToolInput.Optional(assignee, "assignee"))
             .With("label", ToolInput.Optional(label, "label"))
             .With("ready", ready)
@@ -75,19 +89,20 @@ public sealed class TaskTools(TaskApiClient api)
     }
 
     [McpServerTool(Name = "manage_task", Title = "Create, update, move, archive or restore a task", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("action=create: needs project and title. action=update: changes only the fields you pass " +
                  "(an empty string clears assignee, dueDate or parent). action=move: status and/or before/after " +
                  "(a neighbour's ref in that column). action=archive / restore. " +
                  "Pass expectedVersion (from find_tasks or the last result) so you never overwrite someone else's change; " +
                  "on a version conflict, re-read the task and try again. Returns the whole task.")]
     public async Task<TaskDto> ManageTask(
-        [Description("create, update, move, archive or restore.")] string action,
+        [Description("What to do.")] ManageTaskAction action,
         [Description("The task (ref such as WEB-42, or id). Required except for create.")] string? task = null,
         [Description("Project key or id (create only).")] string? project = null,
         [Description("Title, 1 to 200 characters.")] string? title = null,
         [Description("Markdown description.")] string? description = null,
-        [Description("todo, doing, review or done.")] string? status = null,
-        [Description("low, medium, high or critical.")] string? priority = null,
+        [Description("The column.")] Status? status = null,
+        [Description("The priority.")] Priority? priority = null,
         [Description("Person or agent name; empty string to unassign.")] string? assignee = null,
         [Description("The full set of labels (replaces the current ones).")] string[]? labels = null,
         [Description("Due date, yyyy-MM-dd; empty string to clear.")] string? dueDate = null,
@@ -95,25 +110,24 @@ public sealed class TaskTools(TaskApiClient api)
         [Description("move: place the task just before this task (ref) of the target column.")] string? before = null,
         [Description("move: place the task just after this task (ref) of the target column.")] string? after = null,
         [Description("The version you last saw; the change is refused if the task has changed since.")] int? expectedVersion = null,
+        [Description(ToolInput.LeaseIdDescription)] string? leaseId = null,
         [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
-        var verb = action?.Trim().ToLowerInvariant();
-        if (verb is not ("create" or "update" or "move" or "archive" or "restore"))
-        {
-            throw new McpException($"action '{action}' is not one of create, update, move, archive, restore.");
-        }
-        var edits = verb is "create" or "update";
+        var verb = action.Wire();
+        var edits = action is ManageTaskAction.Create or ManageTaskAction.Update;
         ToolInput.OnlyFor(verb,
-            ("task", task, verb != "create"), ("project", project, verb == "create"),
-            ("title", title, edits), ("description", description, edits), ("status", status, edits || verb == "move"),
+            ("task", task, action != ManageTaskAction.Create), ("project", project, action == ManageTaskAction.Create),
+            ("title", title, edits), ("description", description, edits), ("status", status, edits || action == ManageTaskAction.Move),
             ("priority", priority, edits), ("assignee", assignee, edits), ("labels", labels, edits), ("dueDate", dueDate, edits),
-            ("parent", parent, edits), ("before", before, verb == "move"), ("after", after, verb == "move"),
-            ("expectedVersion", expectedVersion, verb != "create"));
+            ("parent", parent, edits), ("before", before, action == ManageTaskAction.Move), ("after", after, action == ManageTaskAction.Move),
+            ("expectedVersion", expectedVersion, action != ManageTaskAction.Create),
+            ("leaseId", leaseId, action is ManageTaskAction.Update or ManageTaskAction.Move));
         var id = ToolInput.RequestId(requestId);
-        switch (verb)
+        var lease = ToolInput.LeaseId(leaseId);
+        switch (action)
         {
-            case "create":
+            case ManageTaskAction.Create:
                 if (string.IsNullOrWhiteSpace(project) || string.IsNullOrWhiteSpace(title))
                 {
                     throw new McpException("create needs project (key or id) and title.");
@@ -122,19 +136,19 @@ public sealed class TaskTools(TaskApiClient api)
                 body["project"] = ToolInput.Project(project, "project", verb);
                 return await ApiCalls.Write("manage_task", id, () => api.CreateTaskAsync(body, id, ct));
 
-            case "update":
+            case ManageTaskAction.Update:
                 var changes = Fields(title, description, status, priority, assignee, labels, dueDate, parent, clearWithEmpty: true);
                 if (changes.Count == 0)
                 {
                     throw new McpException("update needs at least one field to change (title, description, status, priority, assignee, labels, dueDate or parent).");
                 }
-                return await ApiCalls.Write("manage_task", id, () => api.UpdateTaskAsync(ToolInput.Task(task, "task", verb), changes, expectedVersion, id, ct));
+                return await ApiCalls.Write("manage_task", id, () => api.UpdateTaskAsync(ToolInput.Task(task, "task", verb), changes, expectedVersion, lease, id, ct));
 
-            case "move":
+            case ManageTaskAction.Move:
                 var move = new JsonObject();
-                if (status is not null)
+                if (status is { } column)
                 {
-                    move["status"] = Check(status, Statuses, "status");
+                    move["status"] = column.Wire();
                 }
                 if (before is not null)
                 {
@@ -144,20 +158,21 @@ public sealed class TaskTools(TaskApiClient api)
                 {
                     move["after"] = ToolInput.Task(after, "after", verb);
                 }
-                return await ApiCalls.Write("manage_task", id, () => api.MoveTaskAsync(ToolInput.Task(task, "task", verb), move, expectedVersion, id, ct));
+                return await ApiCalls.Write("manage_task", id, () => api.MoveTaskAsync(ToolInput.Task(task, "task", verb), move, expectedVersion, lease, id, ct));
 
-            case "archive":
-            case "restore":
-                return await ApiCalls.Write("manage_task", id, () => api.ArchiveTaskAsync(ToolInput.Task(task, "task", verb), verb == "archive", expectedVersion, id, ct));
+            case ManageTaskAction.Archive:
+            case ManageTaskAction.Restore:
+                return await ApiCalls.Write("manage_task", id, () =>
+                    api.ArchiveTaskAsync(ToolInput.Task(task, "task", verb), action == ManageTaskAction.Archive, expectedVersion, id, ct));
 
             default:
-                throw new McpException($"action '{action}' is not one of create, update, move, archive, restore.");
+                throw new System.Diagnostics.UnreachableException($"manage_task action {action}");
         }
     }
 
     [McpServerTool(Name = "get_task", Title = "Get a task in full", ReadOnly = true, Idempotent = true),
-     Description("Everything about one task: description, status, version, subtasks, blockers, the latest comments " +
-                 "(work log) and the latest history. Use it before working on a task.")]
+     Description("Everything about one task: description, status, version, lease, subtasks, blockers, the latest comments " +
+                 "(work log), history and handoff notes. Use it before working on a task.")]
     public async Task<TaskDetail> GetTask(
         [Description("The task: its ref (e.g. WEB-42) or id.")] string task,
         CancellationToken ct = default)
@@ -168,26 +183,33 @@ public sealed class TaskTools(TaskApiClient api)
         var blockers = ApiCalls.Run(() => api.ListBlockersAsync(full.Ref, ct));
         var comments = ApiCalls.Run(() => api.ListCommentsAsync(full.Ref, null, Recent, newestFirst: true, ct));
         var history = ApiCalls.Run(() => api.TaskHistoryAsync(full.Ref, null, Recent, newestFirst: true, ct));
+        var handoffs = ApiCalls.Run(() => api.ListHandoffsAsync(full.Ref, ct));
         var subtaskPage = await subtasks;
         return new TaskDetail(full, subtaskPage.Items, subtaskPage.NextCursor is not null,
             [.. (await blockers).Select(TaskSummary.From)],
-            [.. (await comments).Items.Reverse()], [.. (await history).Items.Reverse().Select(HistoryEntry.From)]);
+            [.. (await comments).Items.Reverse()], [.. (await history).Items.Reverse().Select(HistoryEntry.From)], await handoffs);
     }
 
     [McpServerTool(Name = "claim_next_task", Title = "Claim the next ready task", Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("Atomically picks the best ready task (highest priority, then board order; nothing blocking it), " +
-                 "assigns it to you and moves it to doing. Safe when many agents claim at once: each gets a different task. " +
-                 "Returns the task, or says that nothing is ready.")]
+                 "assigns it to you and moves it to doing under a lease (writes and heartbeat renew it). Safe when many agents " +
+                 "claim at once. Returns the task with lease.id and the last handoff note.")]
     public async Task<ClaimResult> ClaimNextTask(
         [Description("Only from this project (key or id).")] string? project = null,
         [Description("Only tasks with at least one of these labels.")] string[]? labels = null,
-        [Description("Only these priorities: low, medium, high, critical.")] string[]? priority = null,
+        [Description("Only these priorities.")] Priority[]? priority = null,
         [Description("Assign to this name instead of your token's name.")] string? assignee = null,
+        [Description("Lease length in seconds (default: the project's).")] int? leaseSeconds = null,
         [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
         var id = ToolInput.RequestId(requestId);
         var body = new JsonObject();
+        if (leaseSeconds is { } seconds)
+        {
+            body["leaseSeconds"] = seconds;
+        }
         if (project is not null)
         {
             body["project"] = ToolInput.Project(project, "project", "claim_next_task");
@@ -198,7 +220,7 @@ public sealed class TaskTools(TaskApiClient api)
         }
         if (priority is { Length: > 0 })
         {
-            body["priority"] = new JsonArray([.. CheckAll(priority, Priorities, "priority").Select(p => (JsonNode?)p)]);
+            body["priority"] = new JsonArray([.. Wire(priority).Select(p => (JsonNode?)p)]);
         }
         if (ToolInput.Optional(assignee, "assignee") is { } claimant)
         {
@@ -207,14 +229,28 @@ public sealed class TaskTools(TaskApiClient api)
         var task = await ApiCalls.Write("claim_next_task", id, () => api.ClaimTaskAsync(body, id, ct));
         return task is null
             ? new ClaimResult(null, "No task is ready: every matching task is taken, blocked or done. Try other filters or come back later.")
-            : new ClaimResult(task, $"Claimed {task.Ref}; it is now in doing and assigned to {task.Assignee}.");
+            : new ClaimResult(task, Claimed(task));
     }
 
-    [McpServerTool(Name = "add_comment", Title = "Add a comment to a task's work log", Destructive = false),
+    /// <summary>What the claimer must know: the lease to keep and pass, and what the previous holder left.</summary>
+    private static string Claimed(TaskDto task)
+    {
+        var lease = task.Lease is { ExpiresAt: { } expires } held
+            ? $" Your lease {held.Id} runs until {expires:u}: pass it as leaseId to your writes, and call heartbeat (or write) before then, or the task goes back to todo for someone else."
+            : " Your lease has no expiry; release_task hands the task back.";
+        var handoff = task.Handoff is { } note
+            ? $" {note.Author} left a handoff note: {note.Summary}{(note.Remaining.Length > 0 ? $" Left to do: {note.Remaining}" : "")}"
+            : "";
+        return $"Claimed {task.Ref}; it is now in doing and assigned to {task.Assignee}.{lease}{handoff}";
+    }
+
+    [McpServerTool(Name = "add_comment", Title = "Add a comment to a task's work log", UseStructuredContent = true, Destructive = false),
+     Authorize(Policy = WritePolicy.Name),
      Description("Appends a comment (markdown) to a task: log progress, decisions and results here; people reply here too.")]
     public Task<CommentDto> AddComment(
         [Description("The task: its ref (e.g. WEB-42) or id.")] string task,
         [Description("The comment, in markdown.")] string body,
+        [Description(ToolInput.LeaseIdDescription)] string? leaseId = null,
         [Description(ToolInput.RequestIdDescription)] string? requestId = null,
         CancellationToken ct = default)
     {
@@ -224,14 +260,16 @@ public sealed class TaskTools(TaskApiClient api)
         }
         var reference = ToolInput.Task(task, "task", "add_comment");
         var id = ToolInput.RequestId(requestId);
-        return ApiCalls.Write("add_comment", id, () => api.AddCommentAsync(reference, body, id, ct));
+        var lease = ToolInput.LeaseId(leaseId);
+        return ApiCalls.Write("add_comment", id, () => api.AddCommentAsync(reference, body, lease, id, ct));
     }
 
     [McpServerTool(Name = "manage_dependency", Title = "Add or remove a blocked-by dependency", Destructive = false, Idempotent = true),
+     Authorize(Policy = WritePolicy.Name),
      Description("action=add: the task becomes blocked by blocker (any project); refused if that would make a cycle. " +
                  "action=remove: the task no longer waits for blocker. A blocked task cannot move past todo until its blockers are done.")]
     public Task<TaskDto> ManageDependency(
-        [Description("add or remove.")] string action,
+        [Description("Add or remove the dependency.")] ManageDependencyAction action,
         [Description("The task that waits (ref or id).")] string task,
         [Description("The task it waits for (ref or id).")] string blocker,
         [Description("The waiting task's version you last saw (optional).")] int? expectedVersion = null,
@@ -239,17 +277,14 @@ public sealed class TaskTools(TaskApiClient api)
         CancellationToken ct = default)
     {
         var id = ToolInput.RequestId(requestId);
-        return action?.Trim().ToLowerInvariant() switch
-        {
-            "add" => ApiCalls.Write("manage_dependency", id, () =>
-                api.AddBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, id, ct)),
-            "remove" => ApiCalls.Write("manage_dependency", id, () =>
-                api.RemoveBlockerAsync(ToolInput.Task(task, "task", action), ToolInput.Task(blocker, "blocker", action), expectedVersion, id, ct)),
-            _ => throw new McpException($"action '{action}' is not one of add, remove."),
-        };
+        var waiting = ToolInput.Task(task, "task", action.Wire());
+        var blocking = ToolInput.Task(blocker, "blocker", action.Wire());
+        return ApiCalls.Write("manage_dependency", id, () => action == ManageDependencyAction.Add
+            ? api.AddBlockerAsync(waiting, blocking, expectedVersion, id, ct)
+            : api.RemoveBlockerAsync(waiting, blocking, expectedVersion, id, ct));
     }
 
-    [McpServerTool(Name = "task_history", Title = "Read a task's history", ReadOnly = true, Idempotent = true),
+    [McpServerTool(Name = "task_history", Title = "Read a task's history", UseStructuredContent = true, ReadOnly = true, Idempotent = true),
      Description("Every change to a task, oldest first: who, when, what (field: old -> new). Paged with nextCursor.")]
     public async Task<HistoryPage> TaskHistory(
         [Description("The task: its ref (e.g. WEB-42) or id.")] string task,
@@ -262,7 +297,7 @@ public sealed class TaskTools(TaskApiClient api)
     }
 
     private static JsonObject Fields(
-        string? title, string? description, string? status, string? priority, string? assignee,
+        string? title, string? description, Status? status, Priority? priority, string? assignee,
         string[]? labels, string? dueDate, string? parent, bool clearWithEmpty)
     {
         var body = new JsonObject();
@@ -274,13 +309,13 @@ public sealed class TaskTools(TaskApiClient api)
         {
             body["description"] = description;
         }
-        if (status is not null)
+        if (status is { } column)
         {
-            body["status"] = Check(status, Statuses, "status");
+            body["status"] = column.Wire();
         }
-        if (priority is not null)
+        if (priority is { } rank)
         {
-            body["priority"] = Check(priority, Priorities, "priority");
+            body["priority"] = rank.Wire();
         }
         if (labels is not null)
         {
@@ -310,14 +345,5 @@ public sealed class TaskTools(TaskApiClient api)
         return body;
     }
 
-    internal static string Check(string value, string[] allowed, string field)
-    {
-        var normalized = value.Trim().ToLowerInvariant();
-        return allowed.Contains(normalized)
-            ? normalized
-            : throw new McpException($"{field} '{value}' is not one of {string.Join(", ", allowed)}.");
-    }
-
-    private static IEnumerable<string> CheckAll(string[]? values, string[] allowed, string field) =>
-        (values ?? []).Select(v => Check(v, allowed, field)).ToArray();
+    private static IEnumerable<string> Wire<T>(T[]? values) where T : struct, Enum => (values ?? []).Select(v => v.Wire());
 }

@@ -42,6 +42,14 @@ public static partial class ToolInput
             : throw new InvalidToolInputException($"requestId must be 1 to {MaxRequestIdLength} printable ASCII characters.");
     }
 
+    /// <summary>The lease a write is made under (claim_next_task's lease.id), or none.</summary>
+    public static Guid? LeaseId(string? leaseId) =>
+        leaseId is null ? null
+        : Guid.TryParse(leaseId, out var id) ? id
+        : throw new InvalidToolInputException($"leaseId '{leaseId}' is not a lease id: pass lease.id from claim_next_task's answer.");
+
+    public const string LeaseIdDescription = "Your claim's lease.id: refused once the lease is lost.";
+
     public const string RequestIdDescription =
         "Any unique id for this change (printable ASCII): a call repeated with the same requestId returns the first result " +
         "instead of applying the change twice. Pass one whenever you might retry.";

@@ -1,8 +1,13 @@
+extern alias mcp;
+
 using System.Net.Http.Json;
+using System.Reflection;
 using System.Text.Json;
 using Aspire.Hosting.Testing;
 using ModelContextProtocol.Client;
+using Microsoft.AspNetCore.Authorization;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using TaskManager.Tests.Infrastructure;
 
 namespace TaskManager.Tests.WholeApp;
@@ -22,11 +27,24 @@ public sealed class McpToolsTests(AppFixture app)
         var readOnly = (await reader.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).Select(t => t.Name).Order();
         var refused = await CallAsync(reader, "manage_task", new() { ["action"] = "create", ["project"] = "WEB", ["title"] = "x" });
 
-        Assert.Equal(["add_comment", "claim_next_task", "create_plan", "find_projects", "find_tasks", "get_task", "manage_dependency",
-            "manage_project", "manage_task", "task_history"], all);
+        Assert.Equal(["add_comment", "claim_next_task", "create_plan", "find_projects", "find_tasks", "get_task", "heartbeat",
+            "manage_dependency", "manage_project", "manage_task", "release_task", "task_history"], all);
         Assert.Equal(["find_projects", "find_tasks", "get_task", "task_history"], readOnly);
         Assert.True(refused.IsError);
-        Assert.Contains("can only read", Text(refused));
+        Assert.Contains("can only read (it lacks the write scope)", Text(refused));
+    }
+
+    [Fact]
+    public void Every_tool_that_writes_requires_the_write_scope_through_the_SDKs_authorization()
+    {
+        var tools = typeof(mcp::TaskManager.Mcp.Tools.TaskTools).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods())
+            .Select(m => (Tool: m.GetCustomAttribute<McpServerToolAttribute>(), Policy: m.GetCustomAttribute<AuthorizeAttribute>()?.Policy))
+            .Where(t => t.Tool is not null)
+            .ToArray();
+
+        Assert.Equal(12, tools.Length);
+        Assert.All(tools, t => Assert.Equal(t.Tool!.ReadOnly ? null : "write", t.Policy));
     }
 
     [Fact]
@@ -157,12 +175,13 @@ public sealed class McpToolsTests(AppFixture app)
         var key = TestHelpers.NewProjectKey();
 
         var tools = await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout();
-        var hidden = await agent.CallToolAsync("manage_project", new Dictionary<string, object?> { ["action"] = "create", ["key"] = key, ["title"] = "Hidden" },
-            cancellationToken: TestHelpers.Ct).AsTask().Timeout();
+        var hidden = await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => agent.CallToolAsync("manage_project",
+            new Dictionary<string, object?> { ["action"] = "create", ["key"] = key, ["title"] = "Hidden" }, cancellationToken: TestHelpers.Ct).AsTask().Timeout());
 
-        Assert.Equal(["add_comment", "claim_next_task", "find_tasks", "get_task", "manage_task"], tools.Select(t => t.Name).Order());
-        Assert.True(hidden.IsError);
-        Assert.Contains("'core' tool set", Text(hidden));
+        Assert.Equal(["add_comment", "claim_next_task", "find_tasks", "get_task", "heartbeat", "manage_task", "release_task"], tools.Select(t => t.Name).Order());
+        // Outside the tool set a tool does not exist on this server: the SDK's "Unknown tool".
+        Assert.Equal(ModelContextProtocol.McpErrorCode.InvalidParams, hidden.ErrorCode);
+        Assert.Contains("manage_project", hidden.Message);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await _api.GetAsync($"/api/projects/{key}", TestHelpers.Ct).Timeout()).StatusCode);
         Assert.DoesNotContain("manage_project", agent.ServerInstructions);
     }
@@ -234,6 +253,11 @@ public sealed class McpToolsTests(AppFixture app)
     [InlineData("manage_project", """{"action":"update","project":"WEB","key":"NEW"}""", "key: not used by action=update")]
     [InlineData("create_plan", """{"project":"WEB","tasks":[{"name":"a","title":"A","status":"done"}]}""", "'status'")]
     [InlineData("create_plan", """{"project":"WEB","tasks":[{"name":"a","title":"A","blockedBy":["nope"]}]}""", "tasks[0].blockedBy[0]: 'nope' is neither")]
+    [InlineData("manage_task", """{"action":"delete","task":"WEB-1"}""", "action: 'delete' is not one of create, update, move, archive, restore.")]
+    [InlineData("manage_task", """{"action":"update","task":"WEB-1","status":"blocked"}""", "status: 'blocked' is not one of todo, doing, review, done.")]
+    [InlineData("find_tasks", """{"priority":["high","urgent"]}""", "priority[1]: 'urgent' is not one of low, medium, high, critical.")]
+    [InlineData("manage_dependency", """{"action":"link","task":"WEB-1","blocker":"WEB-2"}""", "action: 'link' is not one of add, remove.")]
+    [InlineData("manage_task", """{"action":"update","task":"WEB-1","priority":2}""", "priority: expected string, got integer 2.")]
     public async Task Bad_arguments_are_tool_errors_that_name_the_argument(string tool, string arguments, string expected)
     {
         await using var agent = await ConnectAsync(app.AdminToken);
@@ -243,6 +267,87 @@ public sealed class McpToolsTests(AppFixture app)
 
         Assert.True(result.IsError);
         Assert.Contains(expected, Text(result));
+    }
+
+    [Fact]
+    public async Task The_tool_schemas_list_the_allowed_actions_statuses_and_priorities()
+    {
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var tools = (await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).ToDictionary(t => t.Name);
+
+        string[] Allowed(string tool, string argument)
+        {
+            var schema = tools[tool].JsonSchema.GetProperty("properties").GetProperty(argument);
+            var values = schema.TryGetProperty("items", out var items) ? items.GetProperty("enum") : schema.GetProperty("enum");
+            return [.. values.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)];
+        }
+
+        Assert.Equal(["create", "update", "move", "archive", "restore"], Allowed("manage_task", "action"));
+        Assert.Equal(["create", "update", "archive", "restore"], Allowed("manage_project", "action"));
+        Assert.Equal(["add", "remove"], Allowed("manage_dependency", "action"));
+        Assert.Equal(["todo", "doing", "review", "done"], Allowed("manage_task", "status"));
+        Assert.Equal(["todo", "doing", "review", "done"], Allowed("find_tasks", "status"));
+        Assert.Equal(["low", "medium", "high", "critical"], Allowed("manage_task", "priority"));
+        Assert.Equal(["low", "medium", "high", "critical"], Allowed("claim_next_task", "priority"));
+    }
+
+    [Fact]
+    public async Task List_tools_return_structured_content_that_their_output_schema_describes()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _api.CreateTaskAsync(key, "Structured");
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var tools = (await agent.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout()).ToDictionary(t => t.Name);
+
+        var found = await CallAsync(agent, "find_tasks", new() { ["project"] = key });
+
+        var schema = tools["find_tasks"].ProtocolTool.OutputSchema;
+        Assert.NotNull(schema);
+        Assert.True(schema.Value.GetProperty("properties").TryGetProperty("tasks", out _));
+        var structured = Assert.IsType<JsonElement>(found.StructuredContent);
+        Assert.Equal($"{key}-1", structured.GetProperty("tasks")[0].GetProperty("ref").GetString());
+        Assert.Equal("Structured", structured.GetProperty("tasks")[0].GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task Completion_offers_project_keys_by_prefix_and_task_refs_for_prompt_and_resource_arguments()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        // Pinned projects are listed first: the projects other tests create cannot push this one past the pages read.
+        (await _api.SendRawAsync(HttpMethod.Patch, $"/api/projects/{key}", """{"pinned":true}""")).EnsureSuccessStatusCode();
+        for (var i = 1; i <= 12; i++)
+        {
+            await _api.CreateTaskAsync(key, $"Task {i}");
+        }
+        await using var agent = await ConnectAsync(app.AdminToken);
+        var taskResource = new ResourceTemplateReference { Uri = "taskmanager://tasks/{task}" };
+
+        var keys = await CompleteAsync(agent, new PromptReference { Name = "work_next_task" }, "project", key[..5].ToLowerInvariant());
+        var boardKeys = await CompleteAsync(agent, new ResourceTemplateReference { Uri = "taskmanager://projects/{project}/board" }, "project", key);
+        var refs = await CompleteAsync(agent, taskResource, "task", $"{key}-1");
+        var refStarts = await CompleteAsync(agent, taskResource, "task", key[..5]);
+        var other = await CompleteAsync(agent, new PromptReference { Name = "plan_feature" }, "feature", "a");
+
+        Assert.Contains(key, keys);
+        Assert.All(keys, k => Assert.StartsWith(key[..5], k, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal([key], boardKeys);
+        Assert.Equal([$"{key}-1", $"{key}-10", $"{key}-11", $"{key}-12"], refs);
+        Assert.Contains($"{key}-", refStarts);
+        Assert.Empty(other);
+    }
+
+    private static async Task<IList<string>> CompleteAsync(McpClient client, Reference reference, string argument, string value) =>
+        (await client.CompleteAsync(reference, argument, value, cancellationToken: TestHelpers.Ct).AsTask().Timeout()).Completion.Values;
+
+    [Fact]
+    public async Task Enum_arguments_are_read_whatever_their_case()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await using var agent = await ConnectAsync(app.AdminToken);
+
+        var created = Json(await CallAsync(agent, "manage_task", new() { ["action"] = "Create", ["project"] = key, ["title"] = "Loud", ["priority"] = "CRITICAL" }));
+
+        Assert.Equal("critical", created.GetProperty("priority").GetString());
     }
 
     [Fact]
@@ -334,6 +439,124 @@ public sealed class McpToolsTests(AppFixture app)
         Assert.Equal(2, Json(retry).GetProperty("version").GetInt32());
         Assert.True(unkeyed.IsError);
         Assert.Contains("Version conflict", Text(unkeyed));
+    }
+
+    [Fact]
+    public async Task An_agent_keeps_its_lease_with_heartbeats_and_hands_the_task_over_with_a_note()
+    {
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        await _api.CreateTaskAsync(key, "Migrate the parser");
+        await using var first = await ConnectAsync(await _api.CreateTokenAsync("first"));
+        await using var second = await ConnectAsync(await _api.CreateTokenAsync("second"));
+
+        var claim = await CallAsync(first, "claim_next_task", new() { ["project"] = key, ["leaseSeconds"] = 2 });
+        var leaseId = Json(claim).GetProperty("task").GetProperty("lease").GetProperty("id").GetString()!;
+        Assert.Contains($"Your lease {leaseId} runs until", Json(claim).GetProperty("message").GetString());
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Delay(1000, TestHelpers.Ct);
+            Assert.False(Json(await CallAsync(first, "heartbeat", new() { ["task"] = $"{key}-1", ["leaseId"] = leaseId })).GetProperty("expired").GetBoolean());
+        }
+        var logged = await CallAsync(first, "add_comment", new() { ["task"] = $"{key}-1", ["body"] = "Lexer done", ["leaseId"] = leaseId });
+        var released = Json(await CallAsync(first, "release_task", new()
+        {
+            ["task"] = $"{key}-1", ["summary"] = "Lexer done, parser half way.", ["remaining"] = "Error recovery.",
+            ["branch"] = "parser", ["leaseId"] = leaseId, ["requestId"] = "release-1",
+        }));
+        var stale = await CallAsync(first, "manage_task", new() { ["action"] = "update", ["task"] = $"{key}-1", ["title"] = "x", ["leaseId"] = leaseId });
+        var badLease = await CallAsync(first, "heartbeat", new() { ["task"] = $"{key}-1", ["leaseId"] = "nope" });
+
+        Assert.False(logged.IsError is true, Text(logged));
+        Assert.Equal("todo", released.GetProperty("status").GetString());
+        Assert.True(stale.IsError);
+        Assert.Contains("re-claim", Text(stale));
+        Assert.True(badLease.IsError);
+        Assert.Contains("leaseId 'nope' is not a lease id", Text(badLease));
+        var next = Json(await CallAsync(second, "claim_next_task", new() { ["project"] = key }));
+        Assert.Equal("Lexer done, parser half way.", next.GetProperty("task").GetProperty("handoff").GetProperty("summary").GetString());
+        Assert.Contains("left a handoff note: Lexer done, parser half way. Left to do: Error recovery.", next.GetProperty("message").GetString());
+        var detail = Json(await CallAsync(second, "get_task", new() { ["task"] = $"{key}-1" }));
+        Assert.Equal("parser", Assert.Single(detail.GetProperty("handoffs").EnumerateArray()).GetProperty("branch").GetString());
+    }
+
+    /// <summary>
+    /// Five agents (C# SDK clients) work one project at once: claim, heartbeat, log, finish. One crashes after claiming;
+    /// its lease runs out and another agent finishes that task. Every task ends done, finished exactly once.
+    /// </summary>
+    [Fact]
+    public async Task Five_agents_work_a_project_in_parallel_and_a_crashed_agents_task_is_picked_up_by_another()
+    {
+        const int tasks = 12;
+        var key = (await _api.CreateProjectAsync()).GetProperty("key").GetString()!;
+        for (var i = 1; i <= tasks; i++)
+        {
+            await _api.CreateTaskAsync(key, $"Step {i}");
+        }
+        var names = new List<string>();
+        var agents = new List<McpClient>();
+        for (var i = 0; i < 5; i++)
+        {
+            var token = await _api.CreateTokenAsync($"agent{i}");
+            var client = app.CreateApiClient(token);
+            names.Add((await client.GetFromJsonAsync<JsonElement>("/api/me", TestHelpers.Ct).Timeout()).GetProperty("name").GetString()!);
+            agents.Add(await ConnectAsync(token));
+        }
+        var crashedTask = new TaskCompletionSource<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+
+        async Task WorkAsync(McpClient agent, bool crashes)
+        {
+            while (DateTime.UtcNow < deadline)
+            {
+                var claim = Json(await CallAsync(agent, "claim_next_task", new() { ["project"] = key, ["leaseSeconds"] = 3 }));
+                if (!claim.TryGetProperty("task", out var task))
+                {
+                    var open = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}&status=todo,doing&view=summary", TestHelpers.Ct).Timeout();
+                    if (open.GetProperty("items").GetArrayLength() == 0)
+                    {
+                        return;
+                    }
+                    await Task.Delay(300, TestHelpers.Ct);
+                    continue;
+                }
+                var (reference, lease) = (task.GetProperty("ref").GetString()!, task.GetProperty("lease").GetProperty("id").GetString()!);
+                if (crashes)
+                {
+                    // Gone without a word: no heartbeat, no release.
+                    crashedTask.SetResult(reference);
+                    return;
+                }
+                Assert.False(Json(await CallAsync(agent, "heartbeat", new() { ["task"] = reference, ["leaseId"] = lease })).GetProperty("expired").GetBoolean());
+                Json(await CallAsync(agent, "add_comment", new() { ["task"] = reference, ["body"] = "Working on it", ["leaseId"] = lease }));
+                await Task.Delay(Random.Shared.Next(50, 250), TestHelpers.Ct);
+                Json(await CallAsync(agent, "manage_task", new()
+                {
+                    ["action"] = "update", ["task"] = reference, ["status"] = "done", ["leaseId"] = lease,
+                    ["expectedVersion"] = task.GetProperty("version").GetInt32(), ["requestId"] = $"finish-{reference}",
+                }));
+            }
+        }
+
+        await Task.WhenAll(agents.Select((agent, i) => WorkAsync(agent, crashes: i == 0))).WaitAsync(TimeSpan.FromSeconds(120), TestHelpers.Ct);
+
+        var all = await _api.GetFromJsonAsync<JsonElement>($"/api/tasks?project={key}&limit=100", TestHelpers.Ct).Timeout();
+        Assert.Equal(tasks, all.GetProperty("items").GetArrayLength());
+        Assert.All(all.GetProperty("items").EnumerateArray(), t => Assert.Equal("done", t.GetProperty("status").GetString()));
+        var history = await _api.GetFromJsonAsync<JsonElement>($"/api/projects/{key}/history?limit=200", TestHelpers.Ct).Timeout();
+        var events = history.GetProperty("items").EnumerateArray().ToArray();
+        var finishes = events.Where(e => e.GetProperty("data").TryGetProperty("changes", out var c)
+                && c.TryGetProperty("status", out var s) && s.GetProperty("new").GetString() == "done")
+            .GroupBy(e => e.GetProperty("taskRef").GetString()!).ToDictionary(g => g.Key, g => g.ToArray());
+        Assert.Equal(tasks, finishes.Count);
+        Assert.All(finishes.Values, f => Assert.Single(f));
+        var crashed = await crashedTask.Task;
+        var expiry = Assert.Single(events, e => e.GetProperty("kind").GetString() == "lease.expired");
+        Assert.Equal((crashed, names[0]), (expiry.GetProperty("taskRef").GetString(), expiry.GetProperty("data").GetProperty("holder").GetString()));
+        Assert.Contains(finishes[crashed][0].GetProperty("actor").GetString(), names.Skip(1));
+        foreach (var agent in agents)
+        {
+            await agent.DisposeAsync();
+        }
     }
 
     private async Task<McpClient> ConnectAsync(string token) =>

@@ -19,9 +19,12 @@ public sealed class TokenBudgetTests(AppFixture app)
     private static readonly Tokenizer Tokens = TiktokenTokenizer.CreateForModel("gpt-4o");
 
     [Theory]
-    [InlineData("all", 3_200)]       // 2,910 tokens (12,545 characters) on 2026-12-03, with create_plan (393 of them)
-    [InlineData("core", 1_750)]      // 1,565 (6,752)
-    [InlineData("read-only", 950)]   // 835 (3,456)
+    // 3,906 tokens (16,680 characters) on 2026-12-03 with the lease tools (heartbeat 123, release_task 276) and create_plan
+    // (395); about 410 of them are the output schemas of the four tools with structured results (find_tasks,
+    // find_projects, task_history, add_comment).
+    [InlineData("all", 4_300)]
+    [InlineData("core", 2_550)]      // 2,302 (9,845)
+    [InlineData("read-only", 1_300)] // 1,181 (4,857)
     public async Task The_tool_list_of_each_tool_set_stays_within_its_budget(string toolSet, int budget)
     {
         await using var factory = new McpFactory(app.App.GetEndpoint("api", "http"), new Dictionary<string, string> { ["Mcp:ToolSet"] = toolSet });
@@ -29,6 +32,12 @@ public sealed class TokenBudgetTests(AppFixture app)
 
         var tools = await client.ListToolsAsync(cancellationToken: TestHelpers.Ct).AsTask().Timeout();
         var json = JsonSerializer.Serialize(tools.Select(t => t.ProtocolTool), McpJsonUtilities.DefaultOptions);
+        // Where the tokens go, for whoever has to bring a list back within its budget.
+        var sizes = tools.Select(t => (t.Name, Tokens: Tokens.CountTokens(JsonSerializer.Serialize(t.ProtocolTool, McpJsonUtilities.DefaultOptions))));
+        foreach (var (name, size) in sizes.OrderByDescending(s => s.Tokens))
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"  {name}: {size:N0} tokens");
+        }
 
         AssertWithin($"tools/list ({toolSet}, {tools.Count} tools)", json, budget);
     }
@@ -57,7 +66,7 @@ public sealed class TokenBudgetTests(AppFixture app)
         var text = string.Join("\n", page.Content.OfType<TextContentBlock>().Select(c => c.Text));
 
         Assert.Contains($"{key}-50", text);
-        AssertWithin("find_tasks, 50 rows", text, 2_800); // 2,517 tokens (9,269 characters) on 2026-12-03
+        AssertWithin("find_tasks, 50 rows", text, 2_900); // 2,617 to 2,667 tokens (9,269 characters; the project key varies) on 2026-12-03
     }
 
     private static void AssertWithin(string what, string json, int budget)
