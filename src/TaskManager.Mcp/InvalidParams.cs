@@ -38,9 +38,11 @@ public static class InvalidParams
             .AddSingleton<Microsoft.AspNetCore.Diagnostics.IDeveloperPageExceptionFilter, InvalidParamsDeveloperPageFilter>();
 
     /// <summary>
-    /// A POSTed body that is not UTF-8 (JSON-RPC messages are UTF-8 JSON) answered as a parse error (-32700) with a 400.
+    /// A POSTed body that is not UTF-8 (JSON-RPC messages are UTF-8 JSON) answered as a parse error (-32700) with a 400,
+    /// and a request whose <c>params</c> are not an object (MCP's methods take named params) as invalid params (-32602).
     /// The SDK reads such a body's params leniently and fails later, answering "An error occurred." (-32603, an
-    /// internal error). After authorisation, so that only a signed-in caller's body is read here.
+    /// internal error), and its tracing reads params before any of our filters. After authorisation, so that only a
+    /// signed-in caller's body is read here.
     /// </summary>
     public static IApplicationBuilder UseUtf8RequestBodies(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -55,9 +57,45 @@ public static class InvalidParams
                 await WriteAsync(context, McpErrorCode.ParseError, "Parse error: the body is not valid UTF-8 (JSON-RPC messages are UTF-8 JSON).");
                 return;
             }
+            if (!ParamsAreAnObject(body.GetBuffer().AsSpan(0, (int)body.Length)))
+            {
+                await WriteAsync(context, McpErrorCode.InvalidParams, "Invalid params: params must be an object (MCP methods take named params).");
+                return;
+            }
         }
         await next(context);
     });
+
+    /// <summary>
+    /// False when the body is a JSON object whose <c>params</c> is present but neither an object nor null. Anything else
+    /// (not JSON, not an object, a batch) is the SDK's to answer.
+    /// </summary>
+    private static bool ParamsAreAnObject(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return true;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isParams = reader.ValueTextEquals("params"u8);
+                reader.Read();
+                if (isParams)
+                {
+                    return reader.TokenType is JsonTokenType.StartObject or JsonTokenType.Null;
+                }
+                reader.Skip();
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
+    }
 
     /// <summary>
     /// Failures of System.Text.Json reading a value: the request's fault, not the server's. Its reader's errors are

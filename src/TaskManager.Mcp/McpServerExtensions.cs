@@ -52,6 +52,8 @@ public static class McpServerExtensions
     /// </summary>
     internal static readonly JsonSerializerOptions ToolJson = CreateToolJson();
 
+    private const string McpTelemetry = "Experimental.ModelContextProtocol";
+
     private static JsonSerializerOptions CreateToolJson()
     {
         var options = new JsonSerializerOptions(McpJsonUtilities.DefaultOptions)
@@ -117,6 +119,11 @@ public static class McpServerExtensions
         builder.Services.AddOptions<McpServerOptions>().Configure<IOptions<McpSettings>>((options, settings) =>
             options.ServerInstructions = Instructions(settings.Value.ToolSet));
         builder.Services.AddInvalidParamsResponses();
+        // The SDK's spans and metrics (OpenTelemetry's MCP conventions: "tools/call claim_next_task", with the api call
+        // and its SQL beneath it in the same trace).
+        builder.Services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(McpTelemetry))
+            .WithMetrics(metrics => metrics.AddMeter(McpTelemetry));
         builder.Services.AddMcpServer(options => options.ServerInfo = new Implementation { Name = "taskmanager", Version = "0.1.0" })
             .WithHttpTransport(options => options.Stateless = true)
             .WithInvalidParamsErrors()

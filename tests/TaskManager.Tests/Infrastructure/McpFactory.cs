@@ -2,12 +2,17 @@ extern alias mcp;
 
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Client;
 
 namespace TaskManager.Tests.Infrastructure;
 
-/// <summary>The mcp server in process, calling the AppHost's real api; for settings the AppHost does not vary.</summary>
-public sealed class McpFactory(Uri apiAddress, IReadOnlyDictionary<string, string> settings) : WebApplicationFactory<mcp::Program>
+/// <summary>
+/// The mcp server in process, calling the AppHost's real api; for settings the AppHost does not vary.
+/// <paramref name="services"/> adds services after the server's own (an in-memory trace exporter, say).
+/// </summary>
+public sealed class McpFactory(Uri apiAddress, IReadOnlyDictionary<string, string> settings, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<mcp::Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -15,6 +20,10 @@ public sealed class McpFactory(Uri apiAddress, IReadOnlyDictionary<string, strin
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (services is not null)
+        {
+            builder.ConfigureServices(services);
         }
     }
 
