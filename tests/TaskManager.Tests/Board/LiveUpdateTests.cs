@@ -64,13 +64,13 @@ public sealed class LiveUpdateTests(BoardFixture board)
         await Expect(lease).ToContainTextAsync(agentName).Timeout();
         await Expect(lease.GetByTestId("lease-left")).ToHaveTextAsync(new Regex(@"^(9|10) min left$")).Timeout();
         await Expect(lease.GetByTestId("lease-heartbeat")).ToHaveTextAsync("beat just now").Timeout();
-        await session.ScreenshotAsync("lease.png");
 
         // Nobody reads the abandoned task: the sweep returns it to todo, and the card says whose lease ran out.
         await Expect(session.Card(abandoned).GetByTestId("lease-expired"))
             .ToContainTextAsync($"{agentName}'s lease expired", new() { Timeout = 20000 }).Timeout();
         await session.ExpectColumnAsync("todo", abandoned);
         await Expect(session.Card(abandoned).GetByTestId("lease")).ToHaveCountAsync(0).Timeout();
+        await session.ScreenshotAsync("lease.png");
         session.AssertNoConsoleProblems();
     }
 
