@@ -31,14 +31,14 @@ public static class McpServerExtensions
         "core" => """
             Workflow: claim_next_task (atomically gives you the best ready task, in doing, under a lease) ->
             get_task -> work, logging progress with add_comment -> manage_task action=update status=review or done.
-            Pass the claim's lease.id as leaseId to your writes; heartbeat keeps the lease during long work, or the
+            Pass the claim's lease.id as leaseId to your writes while in doing; heartbeat keeps the lease, or the
             task goes back to todo. Stopping early: release_task with a handoff note. Always pass expectedVersion
             from what you last read; on a version conflict, re-read and retry. find_tasks lists tasks.
             """,
         _ => """
             Workflow: claim_next_task (atomically gives you the best ready task, in doing, under a lease) ->
             get_task -> work, logging progress with add_comment -> manage_task action=update status=review or done.
-            Pass the claim's lease.id as leaseId to your writes; heartbeat keeps the lease during long work, or the
+            Pass the claim's lease.id as leaseId to your writes while in doing; heartbeat keeps the lease, or the
             task goes back to todo. Stopping early: release_task with a handoff note. Always pass expectedVersion
             from what you last read; on a version conflict, re-read and retry. find_tasks and find_projects list; manage_task, manage_project and manage_dependency change things;
             create_plan creates a whole plan (tasks, subtasks, blockers) in one call.

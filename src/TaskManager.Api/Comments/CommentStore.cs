@@ -6,6 +6,7 @@ using TaskManager.Api.Events;
 using TaskManager.Api.Http;
 using TaskManager.Api.Tasks;
 using TaskManager.Api.Tasks.Leases;
+using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Comments;
 
@@ -44,10 +45,7 @@ public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal
         {
             return new WriteResult<CommentRow>.Conflict(stale.Detail, stale.Extensions);
         }
-        await using (var renew = new NpgsqlCommand("""
-            UPDATE tasks SET lease_expires_at = now() + make_interval(secs => lease_seconds), lease_heartbeat_at = now()
-            WHERE id = @task_id AND lease_holder = @author AND lease_expires_at > now()
-            """, connection, transaction))
+        await using (var renew = new NpgsqlCommand(LeaseStore.Renew + " AND lease_holder = @author AND lease_expires_at > now()", connection, transaction))
         {
             renew.Parameters.AddWithValue("task_id", task.Id);
             renew.Parameters.AddWithValue("author", author);
@@ -69,7 +67,7 @@ public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal
             createdAt = reader.GetFieldValue<DateTimeOffset>(0);
         }
         await EventLog.AppendAsync(connection, transaction, author, EventKinds.CommentAdded, task.ProjectId, task.Id,
-            new JsonObject { ["ref"] = task.Ref, ["commentId"] = id.ToString(), ["body"] = Excerpt(body) }, ct);
+            new JsonObject { ["ref"] = task.Ref, ["commentId"] = id.ToString(), ["body"] = TextRules.Excerpt(body, 280) }, ct);
         var comment = new CommentRow(id, author, body, createdAt);
         if (beforeCommit is not null)
         {
@@ -77,17 +75,5 @@ public sealed class CommentStore(NpgsqlDataSource dataSource, EventSignal signal
         }
         await transaction.CommitAsync(signal, ct);
         return new WriteResult<CommentRow>.Done(comment);
-    }
-
-    /// <summary>The start of a comment for history, cut between characters (never inside a surrogate pair).</summary>
-    private static string Excerpt(string body)
-    {
-        const int length = 280;
-        if (body.Length <= length)
-        {
-            return body;
-        }
-        var cut = char.IsHighSurrogate(body[length - 1]) ? length - 1 : length;
-        return body[..cut] + "…";
     }
 }

@@ -40,6 +40,17 @@ public static class TextRules
     public static bool MultiLine(string? value, string field, Validation validation, string? name = null) =>
         Check(value, field, validation, name, multiLine: true);
 
+    /// <summary>The start of a text for history (at most <paramref name="length"/> characters), cut between characters, never inside a surrogate pair.</summary>
+    public static string Excerpt(string text, int length)
+    {
+        if (text.Length <= length)
+        {
+            return text;
+        }
+        var cut = char.IsHighSurrogate(text[length - 1]) ? length - 1 : length;
+        return text[..cut] + "…";
+    }
+
     /// <summary>What is wrong with <paramref name="value"/> under the rule, or null when nothing is.</summary>
     public static string? Problem(string value, string name, bool multiLine)
     {

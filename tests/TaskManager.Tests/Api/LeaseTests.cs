@@ -198,6 +198,23 @@ public sealed class LeaseTests(AppFixture app)
     }
 
     [Fact]
+    public async Task Giving_a_claimed_task_to_someone_else_ends_the_lease_so_its_expiry_does_not_take_the_task_back()
+    {
+        var key = await ProjectAsync();
+        await _admin.CreateTaskAsync(key, "Taken over by a person");
+        var agent = await ClientAsync("agent");
+        var claimed = await ClaimAsync(agent, key, leaseSeconds: 1);
+
+        var reassigned = await _admin.SendRawAsync(HttpMethod.Patch, $"/api/tasks/{key}-1", """{"assignee":"alice"}""");
+        await Task.Delay(1500, TestHelpers.Ct);
+
+        Assert.Equal(JsonValueKind.Null, (await reassigned.ReadJsonAsync()).GetProperty("lease").ValueKind);
+        var task = await GetAsync(_admin, claimed);
+        Assert.Equal(("doing", "alice"), (task.GetProperty("status").GetString(), task.GetProperty("assignee").GetString()));
+        Assert.DoesNotContain(await HistoryAsync(key, 1), e => e.GetProperty("kind").GetString() == "lease.expired");
+    }
+
+    [Fact]
     public async Task The_projects_agent_lease_length_is_a_setting_and_zero_means_no_expiry()
     {
         var key = await ProjectAsync();

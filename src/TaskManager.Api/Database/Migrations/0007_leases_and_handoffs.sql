@@ -21,11 +21,13 @@ ALTER TABLE projects ADD COLUMN agent_lease_seconds integer NOT NULL DEFAULT 900
     CHECK (agent_lease_seconds BETWEEN 0 AND 604800);
 
 -- Every write path keeps the lease rules, whichever statement it runs (update, move, archive, plans to come):
--- a task that leaves doing or is archived has no lease; a write by the holder (a new version with the holder as
--- updated_by) renews a lease that has not run out. A claim sets a new lease id, which is never renewed here.
+-- a task that leaves doing, is archived or is given to someone else (a new assignee outside a claim) has no lease;
+-- a write by the holder (a new version with the holder as updated_by) renews a lease that has not run out. A claim
+-- sets a new lease id, which is never renewed or ended here.
 CREATE FUNCTION tasks_lease_rules() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.status <> 'doing' OR NEW.archived_at IS NOT NULL THEN
+    IF NEW.status <> 'doing' OR NEW.archived_at IS NOT NULL
+       OR (NEW.lease_id IS NOT DISTINCT FROM OLD.lease_id AND NEW.assignee IS DISTINCT FROM OLD.assignee) THEN
         NEW.lease_id := NULL;
         NEW.lease_holder := NULL;
         NEW.lease_seconds := NULL;

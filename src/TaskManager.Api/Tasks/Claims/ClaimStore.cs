@@ -33,7 +33,7 @@ public sealed class ClaimStore(NpgsqlDataSource dataSource, EventSignal signal, 
     /// </summary>
     public async Task<ClaimedTask?> ClaimAsync(ClaimFilter filter, Claimer claimer, BeforeCommit<ClaimedTask>? beforeCommit, CancellationToken ct)
     {
-        await leases.ExpireDueAsync(filter.ProjectId, ExpiriesPerClaim, ct);
+        await leases.TryExpireDueAsync(filter.ProjectId, ExpiriesPerClaim, ct);
         var (assignee, actor) = (claimer.Assignee, claimer.Actor);
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);

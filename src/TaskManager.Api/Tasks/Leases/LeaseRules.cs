@@ -30,7 +30,8 @@ public static class LeaseRules
         }
         var now = current.Lease is { } other && other.Id != leaseId
             ? $"{current.Ref} is now claimed by {other.Holder}."
-            : current.Status == TaskState.Todo ? $"{current.Ref} is back in todo." : $"{current.Ref} is in {Naming.SnakeCase(current.Status)}.";
+            : current.Status == TaskState.Todo ? $"{current.Ref} is back in todo."
+            : $"{current.Ref} is in {Naming.SnakeCase(current.Status)}: a lease ends when its task leaves doing; write without the lease id.";
         return new WriteResult<TaskRow>.Conflict(
             $"Your lease expired or was released, so nothing was changed; re-claim. {now}",
             new Dictionary<string, object?> { ["lease"] = "expired" });

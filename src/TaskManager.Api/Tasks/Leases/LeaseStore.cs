@@ -4,6 +4,7 @@ using NpgsqlTypes;
 using TaskManager.Api.Database;
 using TaskManager.Api.Events;
 using TaskManager.Api.Http;
+using TaskManager.Api.Text;
 
 namespace TaskManager.Api.Tasks.Leases;
 
@@ -18,6 +19,12 @@ public sealed record Handoff(string Summary, string Remaining, string[] Files, s
 public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
 {
     private const string HandoffColumns = "id, author, created_at, summary, remaining, files, branch, links";
+
+    /// <summary>Renews the lease of task <c>@task_id</c> for its length from now (the trigger does it for writes).</summary>
+    public const string Renew = """
+        UPDATE tasks SET lease_expires_at = now() + make_interval(secs => lease_seconds), lease_heartbeat_at = now()
+        WHERE id = @task_id
+        """;
 
     /// <summary>
     /// Renews the lease for its length from now, if it is still <paramref name="actor"/>'s (or the one
@@ -35,10 +42,7 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
             {
                 BatchCommands =
                 {
-                    new NpgsqlBatchCommand("""
-                        UPDATE tasks SET lease_expires_at = now() + make_interval(secs => lease_seconds), lease_heartbeat_at = now()
-                        WHERE id = @id
-                        """) { Parameters = { new("id", current.Id) } },
+                    new NpgsqlBatchCommand(Renew) { Parameters = { new("task_id", current.Id) } },
                     TaskRows.ReRead(current.Id),
                 },
             };
@@ -87,7 +91,7 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
                         ["ref"] = current.Ref,
                         ["changes"] = ToTodoChanges(current),
                         ["handoffId"] = id.ToString(),
-                        ["summary"] = handoff.Summary.Length <= 280 ? handoff.Summary : handoff.Summary[..280] + "…",
+                        ["summary"] = TextRules.Excerpt(handoff.Summary, 280),
                     }),
                     TaskRows.ReRead(current.Id),
                 },
@@ -119,7 +123,6 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
                         {
                             ["ref"] = current.Ref,
                             ["holder"] = lease.Holder,
-                            ["leaseId"] = lease.Id.ToString(),
                             ["expiresAt"] = EventLog.ToNode(lease.ExpiresAt),
                             ["lastHeartbeatAt"] = EventLog.ToNode(lease.HeartbeatAt),
                             ["changes"] = ToTodoChanges(current),
@@ -133,21 +136,34 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
     }
 
     /// <summary>
+    /// <see cref="ExpireAsync"/> for a read or a claim that met a lease that ran out: best effort. The task may be locked
+    /// by a slow writer or its column busy; the reader then sees the lease as expired and the sweep expires it soon.
+    /// </summary>
+    public async Task TryExpireAsync(Guid taskId, CancellationToken ct)
+    {
+        try
+        {
+            await ExpireAsync(taskId, ct);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.QueryCanceled)
+        {
+            // Left to the sweep.
+        }
+    }
+
+    /// <summary>
     /// Expires up to <paramref name="limit"/> leases that ran out (in one project, or anywhere), oldest first; returns how
     /// many it expired. Each in a transaction of its own, so one busy task does not hold up the rest.
     /// </summary>
     public async Task<int> ExpireDueAsync(Guid? projectId, int limit, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = dataSource.CreateCommand("""
             SELECT id FROM tasks
-            WHERE lease_expires_at <= now(){(projectId is null ? "" : " AND project_id = @project_id")}
+            WHERE lease_expires_at <= now() AND (@project_id::uuid IS NULL OR project_id = @project_id)
             ORDER BY lease_expires_at
             LIMIT @limit
             """);
-        if (projectId is { } project)
-        {
-            command.Parameters.AddWithValue("project_id", project);
-        }
+        command.Parameters.AddWithValue("project_id", NpgsqlDbType.Uuid, (object?)projectId ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", limit);
         var due = await command.ReadAllAsync(r => r.GetGuid(0), ct);
         var expired = 0;
@@ -156,6 +172,19 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
             expired += await ExpireAsync(id, ct) ? 1 : 0;
         }
         return expired;
+    }
+
+    /// <summary><see cref="ExpireDueAsync"/> before a claim: best effort, a busy task is left to the sweep.</summary>
+    public async Task TryExpireDueAsync(Guid? projectId, int limit, CancellationToken ct)
+    {
+        try
+        {
+            await ExpireDueAsync(projectId, limit, ct);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.QueryCanceled)
+        {
+            // Left to the sweep.
+        }
     }
 
     /// <summary>The task's handoff notes, newest first.</summary>
@@ -195,11 +224,11 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
     /// The task to the end of todo, unassigned; its lease ends with the status (the trigger). An expiry remembers who
     /// lost it; a release forgets an earlier expiry.
     /// </summary>
-    private static NpgsqlBatchCommand BackToTodo(TaskRow current, string actor, bool expired) => new($"""
+    private static NpgsqlBatchCommand BackToTodo(TaskRow current, string actor, bool expired) => new("""
         UPDATE tasks SET status = 'todo', assignee = NULL,
             position = COALESCE((SELECT max(position) FROM tasks WHERE project_id = @project_id AND status = 'todo'), 0) + @gap,
-            lease_expired_holder = {(expired ? "lease_holder" : "NULL")},
-            lease_expired_at = {(expired ? "now()" : "NULL")},
+            lease_expired_holder = CASE WHEN @expired THEN lease_holder END,
+            lease_expired_at = CASE WHEN @expired THEN now() END,
             updated_at = now(), updated_by = @actor, version = version + 1
         WHERE id = @id
         """)
@@ -207,6 +236,7 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, EventSignal signal)
         Parameters =
         {
             new("id", current.Id), new("project_id", current.ProjectId), new("gap", TaskRows.PositionGap), new("actor", actor),
+            new("expired", expired),
         },
     };
 
