@@ -40,7 +40,7 @@ public static class DependenciesApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> AddBlocker(
         string task, AddBlockerRequest request, DependencyStore dependencies, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
+        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion, out var leaseId) is { } badTarget)
         {
             return badTarget;
         }
@@ -48,14 +48,14 @@ public static class DependenciesApi
         {
             return Problems.Invalid("blocker", request.Blocker is null ? "blocker is required: the blocking task's ref or id." : TaskReference.Describe(request.Blocker));
         }
-        var result = await dependencies.AddBlockerAsync(reference, expectedVersion, blocker, user.Actor(), TaskRoute.RecordResponse(http), ct);
+        var result = await dependencies.AddBlockerAsync(reference, expectedVersion, blocker, user.Actor(), TaskRoute.RecordResponse(http), ct, leaseId);
         return TaskRoute.ToHttp(result, task, http);
     }
 
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> RemoveBlocker(
         string task, string blocker, DependencyStore dependencies, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
+        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion, out var leaseId) is { } badTarget)
         {
             return badTarget;
         }
@@ -63,7 +63,7 @@ public static class DependenciesApi
         {
             return Problems.Invalid("blocker", TaskReference.Describe(blocker));
         }
-        var result = await dependencies.RemoveBlockerAsync(reference, expectedVersion, blockerReference, user.Actor(), TaskRoute.RecordResponse(http), ct);
+        var result = await dependencies.RemoveBlockerAsync(reference, expectedVersion, blockerReference, user.Actor(), TaskRoute.RecordResponse(http), ct, leaseId);
         return TaskRoute.ToHttp(result, task, http);
     }
 }

@@ -24,9 +24,10 @@ public sealed class DependencyStore(NpgsqlDataSource dataSource, EventSignal sig
 
     /// <summary>Makes <paramref name="blocker"/> block the task, unless that closes a cycle. Adding it twice is a no-op.</summary>
     public Task<WriteResult<TaskRow>> AddBlockerAsync(
-        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
+        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct,
+        Guid? leaseId = null) =>
         // One dependency change at a time, so that two concurrent additions cannot close a cycle between them.
-        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, exclusiveSection: TaskRows.DependencySection, write: async (connection, transaction, current) =>
+        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, exclusiveSection: TaskRows.DependencySection, leaseId: leaseId, write: async (connection, transaction, current) =>
         {
             var blocking = await TaskRows.FindAsync(connection, transaction, blocker, forUpdate: false, ct);
             if (blocking is null)
@@ -80,8 +81,9 @@ public sealed class DependencyStore(NpgsqlDataSource dataSource, EventSignal sig
 
     /// <summary>Stops <paramref name="blocker"/> blocking the task; removing a dependency that isn't there is a no-op.</summary>
     public Task<WriteResult<TaskRow>> RemoveBlockerAsync(
-        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
-        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, async (connection, transaction, current) =>
+        TaskReference reference, int? expectedVersion, TaskReference blocker, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct,
+        Guid? leaseId = null) =>
+        TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, leaseId: leaseId, write: async (connection, transaction, current) =>
         {
             var blocking = await TaskRows.FindAsync(connection, transaction, blocker, forUpdate: false, ct);
             if (blocking is null)

@@ -18,17 +18,24 @@ internal static class TaskRoute
         return row is null ? (null, Problems.NotFound($"Task '{task}' does not exist.")) : (row, null);
     }
 
-    /// <summary>The task a write addresses and the version it expects (If-Match), or the problem with either.</summary>
-    public static ProblemHttpResult? ReadWriteTarget(string task, HttpRequest request, out TaskReference reference, out int? expectedVersion)
+    /// <summary>
+    /// The task a write addresses, the version it expects (If-Match) and the lease it is made under (Lease-Id), or the
+    /// problem with any of them.
+    /// </summary>
+    public static ProblemHttpResult? ReadWriteTarget(
+        string task, HttpRequest request, out TaskReference reference, out int? expectedVersion, out Guid? leaseId)
     {
         expectedVersion = null;
+        leaseId = null;
         if (!TaskReference.TryParse(task, out reference))
         {
             return Problems.BadRequest(TaskReference.Describe(task));
         }
-        return Concurrency.TryGetExpectedVersion(request, out expectedVersion, out var ifMatchError)
-            ? null
-            : Problems.BadRequest(ifMatchError!);
+        if (!Concurrency.TryGetExpectedVersion(request, out expectedVersion, out var ifMatchError))
+        {
+            return Problems.BadRequest(ifMatchError!);
+        }
+        return Leases.LeaseRules.ReadHeader(request, out leaseId);
     }
 
     /// <summary>The changed task with its ETag, or the problem that stopped the write.</summary>

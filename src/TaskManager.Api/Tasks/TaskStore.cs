@@ -138,7 +138,8 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
 
     /// <summary>Archives or restores a task; doing it twice changes nothing the second time.</summary>
     public Task<WriteResult<TaskRow>> SetArchivedAsync(
-        TaskReference reference, int? expectedVersion, bool archived, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct) =>
+        TaskReference reference, int? expectedVersion, bool archived, string actor, BeforeCommit<TaskRow>? beforeCommit, CancellationToken ct,
+        Guid? leaseId = null) =>
         TaskRows.WriteAsync(dataSource, signal, reference, expectedVersion, async (connection, transaction, current) =>
         {
             if (current.ArchivedAt is not null == archived)
@@ -162,7 +163,7 @@ public sealed class TaskStore(NpgsqlDataSource dataSource, EventSignal signal)
             await EventLog.AppendAsync(connection, transaction, actor, archived ? EventKinds.TaskArchived : EventKinds.TaskRestored,
                 current.ProjectId, current.Id, new JsonObject { ["ref"] = current.Ref }, ct);
             return new WriteResult<TaskRow>.Done(updated);
-        }, ct: ct, beforeCommit: beforeCommit);
+        }, ct: ct, beforeCommit: beforeCommit, leaseId: leaseId);
 
     /// <summary>Ordered by manual position (then id), which keeps a status column in its board order.</summary>
     public async Task<List<TaskRow>> ListAsync(TaskFilter filter, (string Position, Guid Id)? after, int limit, CancellationToken ct)

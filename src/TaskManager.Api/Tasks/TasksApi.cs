@@ -151,13 +151,9 @@ public static class TasksApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> UpdateTask(
         string task, UpdateTaskRequest request, TaskStore tasks, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
+        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion, out var leaseId) is { } badTarget)
         {
             return badTarget;
-        }
-        if (LeaseRules.ReadHeader(http.Request, out var leaseId) is { } badLease)
-        {
-            return badLease;
         }
 
         var validation = new Validation();
@@ -213,11 +209,11 @@ public static class TasksApi
     private static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> SetArchived(
         string task, bool archived, TaskStore tasks, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
+        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion, out var leaseId) is { } badTarget)
         {
             return badTarget;
         }
-        var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), TaskRoute.RecordResponse(http), ct);
+        var result = await tasks.SetArchivedAsync(reference, expectedVersion, archived, user.Actor(), TaskRoute.RecordResponse(http), ct, leaseId);
         return TaskRoute.ToHttp(result, task, http);
     }
 

@@ -78,6 +78,7 @@ public sealed class LeaseTests(AppFixture app)
     {
         var key = await ProjectAsync();
         await _admin.CreateTaskAsync(key, "Taken over");
+        await _admin.CreateTaskAsync(key, "Another", new { status = "review" });
         var revived = await ClientAsync("revived");
         var successor = await ClientAsync("successor");
         var oldLease = (await ClaimAsync(revived, key, leaseSeconds: 1)).GetProperty("lease").GetProperty("id").GetString()!;
@@ -89,8 +90,10 @@ public sealed class LeaseTests(AppFixture app)
         var move = await SendAsync(revived, HttpMethod.Post, $"/api/tasks/{key}-1/move", new { status = "review" }, oldLease);
         var comment = await SendAsync(revived, HttpMethod.Post, $"/api/tasks/{key}-1/comments", new { body = "Done!" }, oldLease);
         var heartbeat = await SendAsync(revived, HttpMethod.Post, $"/api/tasks/{key}-1/heartbeat", null, oldLease);
+        var archive = await SendAsync(revived, HttpMethod.Post, $"/api/tasks/{key}-1/archive", null, oldLease);
+        var blocker = await SendAsync(revived, HttpMethod.Post, $"/api/tasks/{key}-1/blockers", new { blocker = $"{key}-2" }, oldLease);
 
-        foreach (var refused in new[] { patch, move, comment, heartbeat })
+        foreach (var refused in new[] { patch, move, comment, heartbeat, archive, blocker })
         {
             await refused.AssertProblemAsync(409);
             var detail = (await refused.ReadJsonAsync()).GetProperty("detail").GetString();
@@ -103,6 +106,8 @@ public sealed class LeaseTests(AppFixture app)
         Assert.Equal(newer.GetProperty("version").GetInt32(), unchanged.GetProperty("version").GetInt32());
         var comments = await _admin.GetFromJsonAsync<JsonElement>($"/api/tasks/{key}-1/comments", TestHelpers.Ct).Timeout();
         Assert.Equal(0, comments.GetProperty("items").GetArrayLength());
+        Assert.Empty(unchanged.GetProperty("blockedBy").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, unchanged.GetProperty("archivedAt").ValueKind);
 
         var current = await SendAsync(successor, HttpMethod.Patch, $"/api/tasks/{key}-1", new { title = "Improved" }, newLease);
         Assert.Equal(HttpStatusCode.OK, current.StatusCode);

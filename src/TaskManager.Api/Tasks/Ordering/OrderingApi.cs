@@ -28,13 +28,9 @@ public static class OrderingApi
     public static async Task<Results<Ok<TaskDto>, ValidationProblem, ProblemHttpResult>> MoveTask(
         string task, MoveTaskRequest request, OrderingStore ordering, ProjectStore projects, ClaimsPrincipal user, HttpContext http, CancellationToken ct)
     {
-        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion) is { } badTarget)
+        if (TaskRoute.ReadWriteTarget(task, http.Request, out var reference, out var expectedVersion, out var leaseId) is { } badTarget)
         {
             return badTarget;
-        }
-        if (LeaseRules.ReadHeader(http.Request, out var leaseId) is { } badLease)
-        {
-            return badLease;
         }
         var validation = new Validation();
         if (request.Before is not null && request.After is not null)
