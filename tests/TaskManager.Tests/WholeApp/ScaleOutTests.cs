@@ -78,6 +78,33 @@ public sealed class ScaleOutTests(AppFixture app)
             }
         }
         Assert.Equal(2, addresses.Values.Distinct().Count());
+        // The AppHost reports the api healthy when one replica is; on a loaded machine the other may still be starting.
+        foreach (var address in addresses.Values)
+        {
+            await ReadyAsync(address);
+        }
         return (addresses.Values.First(), addresses.Values.Last());
+    }
+
+    private static async Task ReadyAsync(Uri replica)
+    {
+        using var http = new HttpClient { BaseAddress = replica, Timeout = TimeSpan.FromSeconds(5) };
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                if ((await http.GetAsync("/health", TestHelpers.Ct)).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && DateTime.UtcNow < until)
+            {
+                // Not listening yet.
+            }
+            Assert.True(DateTime.UtcNow < until, $"Replica {replica} was not ready within 60 s.");
+            await Task.Delay(250, TestHelpers.Ct);
+        }
     }
 }
